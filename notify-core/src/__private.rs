@@ -1,0 +1,270 @@
+//! Support for the code that `#[alert_on_error]` generates. Not public API:
+//! nothing here is covered by semver, and nothing here should be called by hand.
+//!
+//! The generated code for a sync function looks like this (see the macro's
+//! docs for the async form):
+//!
+//! ```ignore
+//! fn f(a: A) -> Result<T, E> {
+//!     static __NOTIFY_SITE: ::notify_core::__private::CallSite = /* ... */;
+//!     let __notify_context = ::notify_core::__private::Context::capture(|| vec![("a", ::notify_core::__private::debug(&a))]);
+//!     let __notify_guard = ::notify_core::__private::PanicGuard::new(&__NOTIFY_SITE, __notify_context);
+//!     let __notify_result: Result<T, E> = (move || { /* body */ })();
+//!     let __notify_context = __notify_guard.disarm();
+//!     if let ::core::result::Result::Err(__notify_err) = &__notify_result {
+//!         use ::notify_core::__private::{DescribeError as _, /* ... */};
+//!         let __notify_desc = (&&&&&&::notify_core::__private::Wrap(__notify_err)).__notify_describe();
+//!         ::notify_core::__private::report_err(&__NOTIFY_SITE, __notify_desc, __notify_context);
+//!     }
+//!     __notify_result
+//! }
+//! ```
+
+use std::error::Error;
+use std::fmt::{Debug, Display};
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
+
+pub use crate::alert::Severity;
+
+/// The static record of one annotated function, built at compile time.
+#[derive(Debug)]
+pub struct CallSite {
+    /// The function's name as written (`nightly_export`).
+    pub function: &'static str,
+    /// `module_path!()` at the function.
+    pub module_path: &'static str,
+    /// `file!()`.
+    pub file: &'static str,
+    /// `line!()` of the function's name.
+    pub line: u32,
+    /// `severity = "..."`, if given.
+    pub severity: Option<Severity>,
+    /// `title = "..."`, if given.
+    pub title: Option<&'static str>,
+    /// `sinks("a", "b")`; empty means every sink.
+    pub sinks: &'static [&'static str],
+}
+
+/// The `Debug` text of the `context(...)` arguments, formatted on entry, and
+/// only when a notifier is installed.
+#[derive(Debug, Default)]
+pub struct Context(pub(crate) Vec<(&'static str, String)>);
+
+impl Context {
+    /// Runs `f` only if a notifier is installed (one atomic load otherwise).
+    #[inline]
+    pub fn capture(f: impl FnOnce() -> Vec<(&'static str, String)>) -> Self {
+        if crate::dispatch::is_installed() {
+            Context(f())
+        } else {
+            Context(Vec::new())
+        }
+    }
+
+    /// No context.
+    #[inline]
+    pub const fn none() -> Self {
+        Context(Vec::new())
+    }
+}
+
+/// `{:?}` of a context value, cut to a sane size.
+#[cold]
+pub fn debug(value: &dyn Debug) -> String {
+    let mut s = format!("{value:?}");
+    crate::render::truncate_in_place(&mut s, MAX_CONTEXT_CHARS);
+    s
+}
+
+const MAX_CONTEXT_CHARS: usize = 1000;
+
+/// Lives on the wrapped function's stack. If the body unwinds, its `Drop`
+/// reports the panic (with the backtrace the panic hook stashed); on the
+/// normal path [`PanicGuard::disarm`] forgets it, so the happy path costs nothing.
+pub struct PanicGuard {
+    site: &'static CallSite,
+    context: Context,
+}
+
+impl PanicGuard {
+    /// Arms the guard for one call.
+    #[inline(always)]
+    pub fn new(site: &'static CallSite, context: Context) -> Self {
+        crate::capture::enter(site);
+        PanicGuard { site, context }
+    }
+
+    /// The body returned: hand back the context for an `Err` report.
+    #[inline(always)]
+    pub fn disarm(self) -> Context {
+        crate::capture::leave();
+        let this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: `this` is never used or dropped again; we move the one owned field out.
+        unsafe { std::ptr::read(&this.context) }
+    }
+}
+
+impl Drop for PanicGuard {
+    fn drop(&mut self) {
+        // Only reached while unwinding out of the body.
+        crate::capture::leave();
+        crate::capture::report_unwinding(self.site, std::mem::take(&mut self.context));
+    }
+}
+
+/// Wraps the body of an `async fn`: each poll runs under a [`PanicGuard`], so a
+/// panic inside a poll is reported before it unwinds into the executor.
+pub struct Watch<F> {
+    site: &'static CallSite,
+    context: Option<Context>,
+    future: F,
+}
+
+impl<F: Future> Watch<F> {
+    /// Wraps `future`.
+    #[inline(always)]
+    pub fn new(site: &'static CallSite, context: Context, future: F) -> Self {
+        Watch {
+            site,
+            context: Some(context),
+            future,
+        }
+    }
+}
+
+/// The output of a [`Watch`]: the body's value and the context for an `Err` report.
+impl<F: Future> Future for Watch<F> {
+    type Output = (F::Output, Context);
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        // SAFETY: `future` is structurally pinned (never moved out of `self`);
+        // `site` and `context` are not pinned and `Watch` has no Drop impl.
+        let this = unsafe { self.get_unchecked_mut() };
+        let guard = PanicGuard::new(this.site, Context::none());
+        let future = unsafe { Pin::new_unchecked(&mut this.future) };
+        let poll = future.poll(cx);
+        guard.disarm();
+        match poll {
+            Poll::Ready(value) => Poll::Ready((value, this.context.take().unwrap_or_default())),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// How an error will be described: chosen at compile time by
+/// autoref specialisation over [`Wrap`].
+pub enum ErrorRef<'a> {
+    /// `Display` plus the `source()` chain.
+    Error(&'a (dyn Error + 'a)),
+    /// `Display` only.
+    Display(&'a (dyn Display + 'a)),
+    /// `Debug` only.
+    Debug(&'a (dyn Debug + 'a)),
+}
+
+/// Wrapper for autoref specialisation: the macro calls
+/// `(&&&&&&Wrap(err)).__notify_describe()` with all six `Describe*` traits in scope.
+pub struct Wrap<'a, E: ?Sized>(pub &'a E);
+
+/// Level 1: `E: Error`.
+pub trait DescribeError {
+    /// Describes the error.
+    fn __notify_describe(&self) -> ErrorRef<'_>;
+}
+impl<E: Error> DescribeError for &&&&&Wrap<'_, E> {
+    fn __notify_describe(&self) -> ErrorRef<'_> {
+        ErrorRef::Error(self.0)
+    }
+}
+
+/// Level 2: `anyhow::Error`, `eyre::Report`, `Box<dyn Error + Send + Sync>`.
+pub trait DescribeAsErrorSendSync {
+    /// Describes the error.
+    fn __notify_describe(&self) -> ErrorRef<'_>;
+}
+impl<E: AsRef<dyn Error + Send + Sync> + ?Sized> DescribeAsErrorSendSync for &&&&Wrap<'_, E> {
+    fn __notify_describe(&self) -> ErrorRef<'_> {
+        ErrorRef::Error(self.0.as_ref())
+    }
+}
+
+/// Level 3: `Box<dyn Error>`.
+pub trait DescribeAsError {
+    /// Describes the error.
+    fn __notify_describe(&self) -> ErrorRef<'_>;
+}
+impl<E: AsRef<dyn Error> + ?Sized> DescribeAsError for &&&Wrap<'_, E> {
+    fn __notify_describe(&self) -> ErrorRef<'_> {
+        ErrorRef::Error(self.0.as_ref())
+    }
+}
+
+/// Level 4: `E: Display`.
+pub trait DescribeDisplay {
+    /// Describes the error.
+    fn __notify_describe(&self) -> ErrorRef<'_>;
+}
+impl<E: Display> DescribeDisplay for &&Wrap<'_, E> {
+    fn __notify_describe(&self) -> ErrorRef<'_> {
+        ErrorRef::Display(self.0)
+    }
+}
+
+/// Level 5: `E: Debug`.
+pub trait DescribeDebug {
+    /// Describes the error.
+    fn __notify_describe(&self) -> ErrorRef<'_>;
+}
+impl<E: Debug> DescribeDebug for &Wrap<'_, E> {
+    fn __notify_describe(&self) -> ErrorRef<'_> {
+        ErrorRef::Debug(self.0)
+    }
+}
+
+/// Level 6, the fallback: a type with neither `Display` nor `Debug`. Its
+/// result does not implement [`IntoErrorRef`], so [`report_err`] gives one
+/// clear compile error at the function's return type.
+pub trait DescribeNothing {
+    /// Describes the error (it cannot).
+    fn __notify_describe(&self) -> NotReportable;
+}
+impl<E: ?Sized> DescribeNothing for Wrap<'_, E> {
+    fn __notify_describe(&self) -> NotReportable {
+        NotReportable(())
+    }
+}
+
+/// What the fallback level yields; never reported.
+pub struct NotReportable(());
+
+/// A description that can be reported.
+#[diagnostic::on_unimplemented(
+    message = "`#[alert_on_error]` cannot report this function's error type: it implements neither `Display` nor `Debug`",
+    label = "the error type of this return type needs `Display` or `Debug`",
+    note = "derive `Debug` or implement `std::fmt::Display` for the error type"
+)]
+pub trait IntoErrorRef<'a> {
+    /// The description.
+    fn into_error_ref(self) -> ErrorRef<'a>;
+}
+impl<'a> IntoErrorRef<'a> for ErrorRef<'a> {
+    #[inline(always)]
+    fn into_error_ref(self) -> ErrorRef<'a> {
+        self
+    }
+}
+
+/// Reports an `Err` returned by the function at `site`.
+#[inline(always)]
+pub fn report_err<'a, D: IntoErrorRef<'a>>(site: &'static CallSite, description: D, context: Context) {
+    report_err_cold(site, description.into_error_ref(), context)
+}
+
+#[cold]
+#[inline(never)]
+fn report_err_cold(site: &'static CallSite, error: ErrorRef<'_>, context: Context) {
+    crate::capture::report_error_at(site, error, context);
+}

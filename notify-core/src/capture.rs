@@ -1,0 +1,461 @@
+//! Capture on the caller's thread: storm check, unresolved backtrace, an owned
+//! [`Alert`]; then hand-off to the dispatcher. Also the panic hook, and the
+//! trimming of resolved backtraces (which runs on the dispatcher thread).
+
+use std::any::Any;
+use std::cell::RefCell;
+use std::error::Error;
+use std::fmt::Write as _;
+use std::sync::Once;
+use std::time::SystemTime;
+
+use crate::__private::{CallSite, Context, ErrorRef};
+use crate::alert::{Alert, AlertKind, Frame, Location, Severity};
+use crate::storm::{self, Fingerprinter};
+
+/// Where an alert comes from: an annotated function, or a `report_*` call.
+#[derive(Clone, Copy)]
+pub(crate) enum Origin {
+    Site(&'static CallSite),
+    Caller(&'static std::panic::Location<'static>),
+}
+
+impl Origin {
+    fn hash_into(&self, fp: &mut Fingerprinter) {
+        match self {
+            Origin::Site(site) => {
+                fp.str(site.module_path);
+                fp.str(site.function);
+                fp.str(site.file);
+                fp.bytes(&site.line.to_le_bytes());
+            }
+            Origin::Caller(loc) => {
+                fp.str(loc.file());
+                fp.bytes(&loc.line().to_le_bytes());
+                fp.bytes(&loc.column().to_le_bytes());
+            }
+        }
+    }
+
+    fn location(&self) -> Location {
+        match self {
+            Origin::Site(site) => Location {
+                function: format!("{}::{}", site.module_path, site.function),
+                file: site.file.to_owned(),
+                line: site.line,
+            },
+            Origin::Caller(loc) => Location {
+                function: String::new(),
+                file: loc.file().to_owned(),
+                line: loc.line(),
+            },
+        }
+    }
+}
+
+/// The error or message of an alert, before it is formatted.
+pub(crate) enum Subject<'a> {
+    Error(ErrorRef<'a>),
+    Panic(&'a PanicInfo),
+    Message(Severity, &'a str),
+}
+
+impl Subject<'_> {
+    fn kind(&self) -> AlertKind {
+        match self {
+            Subject::Error(_) => AlertKind::Error,
+            Subject::Panic(_) => AlertKind::Panic,
+            Subject::Message(..) => AlertKind::Message,
+        }
+    }
+
+    fn hash_into(&self, fp: &mut Fingerprinter) {
+        fp.str(self.kind().as_str());
+        match self {
+            Subject::Error(ErrorRef::Error(e)) => storm::hash_display(fp, e),
+            Subject::Error(ErrorRef::Display(e)) => storm::hash_display(fp, e),
+            Subject::Error(ErrorRef::Debug(e)) => storm::hash_debug(fp, e),
+            Subject::Panic(info) => fp.str(&info.message),
+            Subject::Message(_, text) => fp.str(text),
+        }
+    }
+}
+
+/// What the panic hook stashes for the guard that the panic unwinds through.
+pub(crate) struct PanicInfo {
+    pub(crate) message: String,
+    pub(crate) location: Option<String>,
+    pub(crate) backtrace: Option<backtrace::Backtrace>,
+    pub(crate) thread: String,
+}
+
+thread_local! {
+    static PANIC_STASH: RefCell<Option<PanicInfo>> = const { RefCell::new(None) };
+}
+
+#[cfg(panic = "abort")]
+thread_local! {
+    static SITES: RefCell<Vec<&'static CallSite>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Entering an annotated function. Only tracked with `panic = "abort"`, where
+/// no guard will run and the hook must know the function itself.
+#[inline(always)]
+pub(crate) fn enter(_site: &'static CallSite) {
+    #[cfg(panic = "abort")]
+    if crate::dispatch::is_installed() {
+        let _ = SITES.try_with(|s| s.borrow_mut().push(_site));
+    }
+}
+
+/// Leaving an annotated function (see [`enter`]).
+#[inline(always)]
+pub(crate) fn leave() {
+    #[cfg(panic = "abort")]
+    if crate::dispatch::is_installed() {
+        let _ = SITES.try_with(|s| s.borrow_mut().pop());
+    }
+}
+
+/// Installs the panic hook once. It chains whatever hook was installed
+/// before it: that hook still runs (after ours has stashed the backtrace).
+pub(crate) fn install_panic_hook() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if crate::dispatch::is_installed() && !crate::dispatch::on_dispatcher_thread() {
+                on_panic(info);
+            }
+            previous(info);
+        }));
+    });
+}
+
+fn on_panic(info: &std::panic::PanicHookInfo<'_>) {
+    let stash = PanicInfo {
+        message: payload_text(info.payload()),
+        location: info
+            .location()
+            .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column())),
+        backtrace: Some(backtrace::Backtrace::new_unresolved()),
+        thread: thread_name(),
+    };
+    #[cfg(panic = "abort")]
+    {
+        // No guard will run: report here, and deliver before the abort.
+        let site = SITES.try_with(|s| s.borrow().last().copied()).ok().flatten();
+        let origin = Origin::Site(site.unwrap_or(&UNANNOTATED_PANIC));
+        let backtrace = stash.backtrace.clone();
+        report(origin, Subject::Panic(&stash), Context::none(), backtrace);
+        crate::dispatch::flush_global(crate::dispatch::ABORT_FLUSH_TIMEOUT);
+    }
+    #[cfg(not(panic = "abort"))]
+    {
+        let _ = PANIC_STASH.try_with(|s| *s.borrow_mut() = Some(stash));
+    }
+}
+
+/// The call site of a panic outside any annotated function, with
+/// `panic = "abort"`; the alert's `panic_location` says where it happened.
+#[cfg(panic = "abort")]
+static UNANNOTATED_PANIC: CallSite = CallSite {
+    function: "<panic>",
+    module_path: "",
+    file: "",
+    line: 0,
+    severity: None,
+    title: None,
+    sinks: &[],
+};
+
+/// The guard of an annotated function is dropped while unwinding.
+pub(crate) fn report_unwinding(site: &'static CallSite, context: Context) {
+    // The innermost guard takes the stash; guards further out find it empty,
+    // so one panic is reported once.
+    let Some(stash) = PANIC_STASH.try_with(|s| s.borrow_mut().take()).ok().flatten() else {
+        return;
+    };
+    let backtrace = stash.backtrace.clone();
+    report(Origin::Site(site), Subject::Panic(&stash), context, backtrace);
+}
+
+/// `Err` returned from an annotated function.
+pub(crate) fn report_error_at(site: &'static CallSite, error: ErrorRef<'_>, context: Context) {
+    if !crate::dispatch::is_installed() {
+        return;
+    }
+    report(Origin::Site(site), Subject::Error(error), context, None);
+}
+
+/// Storm check, capture, hand-off, to the global notifier (or to the
+/// thread's capture scope in tests). `backtrace` is the panic's, if any.
+#[inline(never)]
+pub(crate) fn report(
+    origin: Origin,
+    subject: Subject<'_>,
+    context: Context,
+    backtrace: Option<backtrace::Backtrace>,
+) {
+    if crate::dispatch::on_dispatcher_thread() {
+        // An error inside the notifier never produces another alert.
+        return;
+    }
+    if crate::testing::scope_active() {
+        let fingerprint = fingerprint(origin, &subject);
+        let settings = crate::testing::settings();
+        let alert = build(origin, &subject, context, fingerprint, settings);
+        let backtrace = backtrace.unwrap_or_else(backtrace::Backtrace::new_unresolved);
+        crate::testing::record(alert, backtrace);
+        return;
+    }
+    if let Some(notifier) = crate::dispatch::global() {
+        report_with(notifier, origin, subject, context, backtrace);
+    }
+}
+
+/// [`report`] to one notifier (`Notifier::report_error` and friends).
+pub(crate) fn report_to(notifier: &crate::Notifier, origin: Origin, subject: Subject<'_>) {
+    if crate::dispatch::on_dispatcher_thread() {
+        return;
+    }
+    report_with(notifier, origin, subject, Context::none(), None);
+}
+
+fn fingerprint(origin: Origin, subject: &Subject<'_>) -> u64 {
+    let mut fp = Fingerprinter::default();
+    origin.hash_into(&mut fp);
+    subject.hash_into(&mut fp);
+    fp.finish()
+}
+
+fn report_with(
+    notifier: &crate::Notifier,
+    origin: Origin,
+    subject: Subject<'_>,
+    context: Context,
+    backtrace: Option<backtrace::Backtrace>,
+) {
+    let fingerprint = fingerprint(origin, &subject);
+    // Before any capture: a suppressed repeat costs a hash and a lookup.
+    let summary = match notifier.storm().check(fingerprint) {
+        storm::Decision::Suppress => return,
+        storm::Decision::Send(summary) => summary,
+    };
+    let backtrace = backtrace.unwrap_or_else(backtrace::Backtrace::new_unresolved);
+    let alert = build(origin, &subject, context, fingerprint, notifier.settings_ref());
+    if let Some(summary) = summary {
+        notifier.enqueue(summary, None);
+    }
+    notifier.enqueue_first(alert, backtrace);
+}
+
+/// Builds the owned alert; the backtrace stays with the caller until the
+/// dispatcher resolves it.
+fn build(
+    origin: Origin,
+    subject: &Subject<'_>,
+    context: Context,
+    fingerprint: u64,
+    settings: &crate::config::Settings,
+) -> Alert {
+    let (site_severity, site_title, sinks) = match origin {
+        Origin::Site(site) => (site.severity, site.title, site.sinks),
+        Origin::Caller(_) => (None, None, &[][..]),
+    };
+    let kind = subject.kind();
+    let mut causes = Vec::new();
+    let (message, severity, panic_location, thread) = match subject {
+        Subject::Error(ErrorRef::Error(e)) => {
+            let mut source = e.source();
+            while let Some(cause) = source {
+                if causes.len() >= MAX_CAUSES {
+                    break;
+                }
+                causes.push(cause.to_string());
+                source = cause.source();
+            }
+            (e.to_string(), Severity::Error, None, thread_name())
+        }
+        Subject::Error(ErrorRef::Display(e)) => (e.to_string(), Severity::Error, None, thread_name()),
+        Subject::Error(ErrorRef::Debug(e)) => (format!("{e:?}"), Severity::Error, None, thread_name()),
+        Subject::Panic(info) => (
+            info.message.clone(),
+            Severity::Critical,
+            info.location.clone(),
+            info.thread.clone(),
+        ),
+        Subject::Message(severity, text) => ((*text).to_owned(), *severity, None, thread_name()),
+    };
+    let location = origin.location();
+    let title = match (site_title, origin) {
+        (Some(title), _) => title.to_owned(),
+        (None, Origin::Site(site)) => match kind {
+            AlertKind::Panic => format!("Panic in {}", site.function),
+            _ => format!("Error in {}", site.function),
+        },
+        (None, Origin::Caller(_)) => match kind {
+            AlertKind::Message => first_line(&message),
+            _ => format!("Error: {}", first_line(&message)),
+        },
+    };
+    Alert {
+        kind,
+        severity: site_severity.unwrap_or(severity),
+        title,
+        app_name: settings.app_name.clone(),
+        environment: settings.environment.clone(),
+        host: settings.host.clone(),
+        process_id: std::process::id(),
+        thread,
+        timestamp: SystemTime::now(),
+        location,
+        message,
+        causes,
+        panic_location,
+        backtrace: Vec::new(),
+        context: context
+            .0
+            .into_iter()
+            .map(|(name, value)| (name.to_owned(), value))
+            .collect(),
+        repeats: None,
+        dropped: 0,
+        fingerprint,
+        sinks: sinks.iter().map(|s| (*s).to_owned()).collect(),
+    }
+}
+
+const MAX_CAUSES: usize = 32;
+const MAX_TITLE_CHARS: usize = 120;
+
+fn first_line(text: &str) -> String {
+    let mut line = text.lines().next().unwrap_or("").to_owned();
+    crate::render::truncate_in_place(&mut line, MAX_TITLE_CHARS);
+    line
+}
+
+fn thread_name() -> String {
+    let thread = std::thread::current();
+    match thread.name() {
+        Some(name) => name.to_owned(),
+        None => format!("<unnamed {:?}>", thread.id()),
+    }
+}
+
+fn payload_text(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        String::from("Box<dyn Any>")
+    }
+}
+
+/// `report_error(&err)`: an error that is not a function boundary.
+#[track_caller]
+pub(crate) fn report_error_here(error: &(dyn Error + '_)) {
+    if !crate::dispatch::is_installed() {
+        return;
+    }
+    let caller = std::panic::Location::caller();
+    report(
+        Origin::Caller(caller),
+        Subject::Error(ErrorRef::Error(error)),
+        Context::none(),
+        None,
+    );
+}
+
+/// `report_message(severity, text)`.
+#[track_caller]
+pub(crate) fn report_message_here(severity: Severity, text: &str) {
+    if !crate::dispatch::is_installed() {
+        return;
+    }
+    let caller = std::panic::Location::caller();
+    report(
+        Origin::Caller(caller),
+        Subject::Message(severity, text),
+        Context::none(),
+        None,
+    );
+}
+
+/// Frames that are not the application's own: the backtrace machinery, this
+/// crate, the panic machinery, the runtime below `main`, tokio's internals.
+const NOT_IN_APP: &[&str] = &[
+    "backtrace::",
+    "<backtrace::",
+    "notify_core::",
+    "<notify_core::",
+    // The standard library: the panic machinery, closure shims, the runtime
+    // below `main`, thread start-up.
+    "std::",
+    "<std::",
+    "core::",
+    "<core::",
+    "alloc::",
+    "<alloc::",
+    "__rustc::",
+    "__rust_",
+    "rust_begin_unwind",
+    "rust_panic",
+    "__libc_start",
+    "_start",
+    "start_thread",
+    "clone3",
+    // The tokio runtime's internals (its scheduler, task harness, blocking pool).
+    "tokio::runtime::",
+    "tokio::task::",
+    "tokio::loom::",
+    "tokio::park::",
+    "<tokio::runtime::",
+    "<tokio::task::",
+    "<tokio::loom::",
+];
+
+fn in_app(function: &str) -> bool {
+    !function.is_empty() && !NOT_IN_APP.iter().any(|prefix| function.starts_with(prefix))
+}
+
+/// Resolves a backtrace and trims it to the application's own frames:
+/// innermost first, starting at the user's function (for an `Err`) or the
+/// panic site (for a panic), ending at `main`. Runs on the dispatcher thread.
+pub(crate) fn resolve_and_trim(mut raw: backtrace::Backtrace) -> Vec<Frame> {
+    raw.resolve();
+    let mut frames = Vec::new();
+    'outer: for frame in raw.frames() {
+        for symbol in frame.symbols() {
+            let Some(name) = symbol.name() else { continue };
+            let mut function = String::new();
+            let _ = write!(function, "{name:#}");
+            let is_main = is_main(&function);
+            if in_app(&function) {
+                frames.push(Frame {
+                    function,
+                    file: symbol.filename().map(|p| p.display().to_string()),
+                    line: symbol.lineno(),
+                });
+            }
+            if is_main {
+                break 'outer;
+            }
+            if frames.len() >= MAX_FRAMES {
+                break 'outer;
+            }
+        }
+    }
+    frames
+}
+
+const MAX_FRAMES: usize = 64;
+
+/// `main` of the binary: `crate_name::main` (not `crate_name::module::main`).
+fn is_main(function: &str) -> bool {
+    match function.rsplit_once("::") {
+        Some((head, "main")) => !head.contains("::") && !head.contains('<'),
+        _ => false,
+    }
+}

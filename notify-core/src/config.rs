@@ -1,0 +1,394 @@
+//! Configuration: the builder, the environment, and [`ConfigError`].
+
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::dispatch::{FlushGuard, Notifier};
+use crate::sink::{Console, Sink};
+
+/// Invalid configuration, found when the notifier is built. Names the field
+/// at fault; never contains a secret's value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    field: String,
+    reason: String,
+}
+
+impl ConfigError {
+    /// An error in `field` (a builder method or an environment variable).
+    pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        ConfigError {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// The field at fault: a builder method (`dedup_window`) or an
+    /// environment variable (`NOTIFY_DEDUP_WINDOW_SECS`).
+    pub fn field(&self) -> &str {
+        &self.field
+    }
+
+    /// What is wrong with it.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid notify configuration: {}: {}", self.field, self.reason)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// A callback for the notifier's own diagnostics (a sink's refusal, a dropped
+/// alert); by default they go to stderr, one line each.
+pub type DiagnosticFn = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// What every alert of a notifier shares.
+#[derive(Clone)]
+pub(crate) struct Settings {
+    pub(crate) app_name: String,
+    pub(crate) environment: Option<String>,
+    pub(crate) host: String,
+}
+
+impl Settings {
+    pub(crate) fn detect() -> Self {
+        Settings {
+            app_name: default_app_name(),
+            environment: None,
+            host: gethostname::gethostname().to_string_lossy().into_owned(),
+        }
+    }
+}
+
+fn default_app_name() -> String {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| String::from("app"))
+}
+
+/// The default window in which repeats of one alert are counted, not sent.
+pub const DEFAULT_DEDUP_WINDOW: Duration = Duration::from_secs(60);
+/// The default capacity of the queue between callers and the dispatcher.
+pub const DEFAULT_QUEUE_CAPACITY: usize = 1024;
+/// The default number of distinct fingerprints storm control tracks.
+pub const DEFAULT_MAX_FINGERPRINTS: usize = 1000;
+/// The default bound on one HTTP request.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// The default time the guard's `Drop` waits for delivery.
+pub const DEFAULT_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Builds a [`Notifier`]; validated by [`build`](Self::build) and
+/// [`install`](Self::install).
+///
+/// ```
+/// use std::time::Duration;
+/// use notify_core::{Console, Memory, Notifier, Severity};
+///
+/// let memory = Memory::new();
+/// let notifier = Notifier::builder()
+///     .app_name("billing")
+///     .environment("prod")
+///     .sink(Console::new().min_severity(Severity::Critical))
+///     .sink(memory.clone().named("tests"))
+///     .dedup_window(Duration::from_secs(30))
+///     .queue_capacity(256)
+///     .build()?;
+/// # drop(notifier);
+/// # Ok::<(), notify_core::ConfigError>(())
+/// ```
+#[must_use = "a builder does nothing until .install() or .build()"]
+pub struct NotifierBuilder {
+    pub(crate) app_name: Option<String>,
+    pub(crate) environment: Option<String>,
+    pub(crate) sinks: Vec<Box<dyn Sink>>,
+    pub(crate) dedup_window: Duration,
+    pub(crate) queue_capacity: usize,
+    pub(crate) max_fingerprints: usize,
+    pub(crate) request_timeout: Duration,
+    pub(crate) flush_timeout: Duration,
+    pub(crate) diagnostics: Option<DiagnosticFn>,
+    pub(crate) defaulted_to_console: bool,
+}
+
+impl fmt::Debug for NotifierBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Sinks are listed by name only: their settings hold secrets.
+        f.debug_struct("NotifierBuilder")
+            .field("app_name", &self.app_name)
+            .field("environment", &self.environment)
+            .field(
+                "sinks",
+                &self.sinks.iter().map(|s| s.name()).collect::<Vec<_>>(),
+            )
+            .field("dedup_window", &self.dedup_window)
+            .field("queue_capacity", &self.queue_capacity)
+            .field("max_fingerprints", &self.max_fingerprints)
+            .field("request_timeout", &self.request_timeout)
+            .field("flush_timeout", &self.flush_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for NotifierBuilder {
+    fn default() -> Self {
+        NotifierBuilder {
+            app_name: None,
+            environment: None,
+            sinks: Vec::new(),
+            dedup_window: DEFAULT_DEDUP_WINDOW,
+            queue_capacity: DEFAULT_QUEUE_CAPACITY,
+            max_fingerprints: DEFAULT_MAX_FINGERPRINTS,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            flush_timeout: DEFAULT_FLUSH_TIMEOUT,
+            diagnostics: None,
+            defaulted_to_console: false,
+        }
+    }
+}
+
+impl NotifierBuilder {
+    /// The application name in every alert (default: the executable's name).
+    pub fn app_name(mut self, name: impl Into<String>) -> Self {
+        self.app_name = Some(name.into());
+        self
+    }
+
+    /// The environment in every alert (`prod`, `staging`; default: none).
+    pub fn environment(mut self, environment: impl Into<String>) -> Self {
+        self.environment = Some(environment.into());
+        self
+    }
+
+    /// Adds a sink. Without any, alerts go nowhere (use [`Console`] for stderr).
+    pub fn sink(mut self, sink: impl Sink) -> Self {
+        self.sinks.push(Box::new(sink));
+        self
+    }
+
+    /// Repeats of the same alert within this window are counted, not sent;
+    /// one summary follows when it closes. Default 60 s; zero turns storm
+    /// control off. At most one day.
+    pub fn dedup_window(mut self, window: Duration) -> Self {
+        self.dedup_window = window;
+        self
+    }
+
+    /// Capacity of the queue to the dispatcher (default 1024). When it is
+    /// full, alerts are dropped and counted, never waited for.
+    pub fn queue_capacity(mut self, capacity: usize) -> Self {
+        self.queue_capacity = capacity;
+        self
+    }
+
+    /// How many distinct fingerprints storm control tracks (default 1000).
+    /// Past it, the oldest is evicted (its pending summary still delivered)
+    /// and the eviction counted.
+    pub fn max_fingerprints(mut self, max: usize) -> Self {
+        self.max_fingerprints = max;
+        self
+    }
+
+    /// Bound on one delivery attempt (default 10 s).
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// How long the guard's `Drop` waits for pending alerts (default 5 s).
+    pub fn flush_timeout(mut self, timeout: Duration) -> Self {
+        self.flush_timeout = timeout;
+        self
+    }
+
+    /// Where the notifier's own diagnostics go (default: one line on stderr
+    /// each). They never contain secrets.
+    pub fn on_diagnostic(mut self, f: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        self.diagnostics = Some(Arc::new(f));
+        self
+    }
+
+    /// Validates and starts a notifier without making it the global one:
+    /// useful in tests and to run several notifiers side by side. Only the
+    /// global notifier (see [`install`](Self::install)) receives the alerts of
+    /// `#[alert_on_error]`.
+    pub fn build(self) -> Result<Notifier, ConfigError> {
+        self.validate()?;
+        Ok(Notifier::start(self))
+    }
+
+    /// Validates, starts, and makes this the global notifier that
+    /// `#[alert_on_error]`, [`report_error`](crate::report_error) and
+    /// [`report_message`](crate::report_message) use. Returns the guard
+    /// whose `Drop` flushes pending alerts. A second install is an error.
+    pub fn install(self) -> Result<FlushGuard, ConfigError> {
+        self.validate()?;
+        crate::dispatch::install(self)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(name) = &self.app_name {
+            check_label("app_name", name)?;
+        }
+        if let Some(env) = &self.environment {
+            check_label("environment", env)?;
+        }
+        if self.dedup_window > Duration::from_secs(86_400) {
+            return Err(ConfigError::new(
+                "dedup_window",
+                "must be at most one day",
+            ));
+        }
+        if self.queue_capacity == 0 || self.queue_capacity > 1_000_000 {
+            return Err(ConfigError::new(
+                "queue_capacity",
+                format!("must be between 1 and 1000000, got {}", self.queue_capacity),
+            ));
+        }
+        if self.max_fingerprints == 0 || self.max_fingerprints > 10_000_000 {
+            return Err(ConfigError::new(
+                "max_fingerprints",
+                format!("must be between 1 and 10000000, got {}", self.max_fingerprints),
+            ));
+        }
+        if self.request_timeout.is_zero() {
+            return Err(ConfigError::new("request_timeout", "must be more than zero"));
+        }
+        let mut names = HashSet::new();
+        for (i, sink) in self.sinks.iter().enumerate() {
+            let name = sink.name();
+            if name.trim().is_empty() {
+                return Err(ConfigError::new(
+                    format!("sink[{i}].named"),
+                    "a sink name must not be empty",
+                ));
+            }
+            if !names.insert(name.to_owned()) {
+                return Err(ConfigError::new(
+                    format!("sink[{i}].named"),
+                    format!(
+                        "two sinks are named {name:?}; give one of them another name with .named(\"...\")"
+                    ),
+                ));
+            }
+            sink.validate()?;
+        }
+        Ok(())
+    }
+
+    /// Configuration from the `NOTIFY_*` environment variables (see
+    /// [`init_from_env`](crate::init_from_env)).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_env_with(|name| std::env::var(name).ok())
+    }
+
+    /// Like [`from_env`](Self::from_env), reading variables through `get`
+    /// (for tests, or another source of configuration). Empty values count
+    /// as unset.
+    pub fn from_env_with(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+        let mut builder = NotifierBuilder::default();
+        if let Some(name) = get("NOTIFY_APP_NAME") {
+            check_label("NOTIFY_APP_NAME", &name)?;
+            builder = builder.app_name(name);
+        }
+        if let Some(env) = get("NOTIFY_ENVIRONMENT") {
+            check_label("NOTIFY_ENVIRONMENT", &env)?;
+            builder = builder.environment(env);
+        }
+        if let Some(secs) = get("NOTIFY_DEDUP_WINDOW_SECS") {
+            let secs: u64 = secs.trim().parse().map_err(|_| {
+                ConfigError::new(
+                    "NOTIFY_DEDUP_WINDOW_SECS",
+                    format!("expected a whole number of seconds, got {secs:?}"),
+                )
+            })?;
+            if secs > 86_400 {
+                return Err(ConfigError::new(
+                    "NOTIFY_DEDUP_WINDOW_SECS",
+                    "must be at most 86400 (one day)",
+                ));
+            }
+            builder = builder.dedup_window(Duration::from_secs(secs));
+        }
+        crate::sink::from_env(&get, &mut builder.sinks)?;
+        if builder.sinks.is_empty() {
+            builder.sinks.push(Box::new(Console::new()));
+            builder.defaulted_to_console = true;
+        }
+        Ok(builder)
+    }
+}
+
+fn check_label(field: &str, value: &str) -> Result<(), ConfigError> {
+    if value.trim().is_empty() {
+        return Err(ConfigError::new(field, "must not be empty"));
+    }
+    if value.chars().count() > 200 {
+        return Err(ConfigError::new(field, "must be at most 200 characters"));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(ConfigError::new(field, "must not contain control characters"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sink::{Memory, SinkExt};
+
+    fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + '_ {
+        move |name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    }
+
+    #[test]
+    fn bad_dedup_window_names_the_variable() {
+        let err = NotifierBuilder::from_env_with(env(&[("NOTIFY_DEDUP_WINDOW_SECS", "soon")]))
+            .unwrap_err();
+        assert_eq!(err.field(), "NOTIFY_DEDUP_WINDOW_SECS");
+    }
+
+    #[test]
+    fn no_sink_variable_means_console() {
+        let b = NotifierBuilder::from_env_with(env(&[("NOTIFY_APP_NAME", "billing")])).unwrap();
+        assert!(b.defaulted_to_console);
+        assert_eq!(b.sinks[0].name(), "console");
+        assert_eq!(b.app_name.as_deref(), Some("billing"));
+    }
+
+    #[test]
+    fn duplicate_sink_names_are_rejected() {
+        let err = NotifierBuilder::default()
+            .sink(Memory::new())
+            .sink(Memory::new())
+            .build()
+            .unwrap_err();
+        assert_eq!(err.field(), "sink[1].named");
+        assert!(NotifierBuilder::default()
+            .sink(Memory::new())
+            .sink(Memory::new().named("other"))
+            .build()
+            .is_ok());
+        let _ = SinkExt::named(Memory::new(), "x");
+    }
+
+    #[test]
+    fn zero_queue_capacity_is_rejected() {
+        let err = NotifierBuilder::default().queue_capacity(0).build().unwrap_err();
+        assert_eq!(err.field(), "queue_capacity");
+        assert!(err.to_string().contains("queue_capacity"));
+    }
+}

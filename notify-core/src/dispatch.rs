@@ -1,0 +1,604 @@
+//! The queue, the dispatcher thread, flush and the guard.
+//!
+//! Callers `try_send` into a bounded queue and never wait. One named thread
+//! (`notify-dispatcher`) runs its own current-thread tokio runtime: it
+//! resolves and trims backtraces, sweeps storm control for summaries, and
+//! delivers to every sink concurrently, with retries. A failing sink never
+//! delays the others: each delivery is its own task, and a rate-limited sink
+//! pauses only itself.
+
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, Semaphore};
+
+use crate::alert::Alert;
+use crate::config::{ConfigError, DiagnosticFn, NotifierBuilder, Settings};
+use crate::sink::retry::{self, RetryPolicy};
+use crate::sink::Sink;
+use crate::storm::StormControl;
+
+/// Bit 0: a global notifier is installed. Each active
+/// [`testing::capture_alerts`](crate::testing::capture_alerts) scope adds 2.
+static STATE: AtomicUsize = AtomicUsize::new(0);
+static GLOBAL: OnceLock<Notifier> = OnceLock::new();
+
+pub(crate) const ABORT_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Deliveries in flight per sink.
+const SINK_CONCURRENCY: usize = 8;
+
+thread_local! {
+    static ON_DISPATCHER: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Is anything listening? One relaxed atomic load: the whole cost of an
+/// annotated function's error path when no notifier is installed.
+#[inline(always)]
+pub(crate) fn is_installed() -> bool {
+    STATE.load(Ordering::Relaxed) != 0
+}
+
+pub(crate) fn testing_scope_started() {
+    STATE.fetch_add(2, Ordering::SeqCst);
+}
+
+pub(crate) fn testing_scope_ended() {
+    STATE.fetch_sub(2, Ordering::SeqCst);
+}
+
+/// True on a dispatcher thread: errors there never become alerts.
+pub(crate) fn on_dispatcher_thread() -> bool {
+    ON_DISPATCHER.try_with(Cell::get).unwrap_or(true)
+}
+
+/// The global notifier, if installed.
+pub(crate) fn global() -> Option<&'static Notifier> {
+    GLOBAL.get()
+}
+
+/// Flushes the global notifier (see [`crate::flush`]).
+pub(crate) fn flush_global(timeout: Duration) -> bool {
+    GLOBAL.get().is_none_or(|n| n.flush(timeout))
+}
+
+pub(crate) fn install(builder: NotifierBuilder) -> Result<FlushGuard, ConfigError> {
+    if GLOBAL.get().is_some() {
+        return Err(already_installed());
+    }
+    let defaulted = builder.defaulted_to_console;
+    let notifier = Notifier::start(builder);
+    let flush_timeout = notifier.shared.flush_timeout;
+    if GLOBAL.set(notifier).is_err() {
+        return Err(already_installed());
+    }
+    crate::capture::install_panic_hook();
+    STATE.fetch_or(1, Ordering::SeqCst);
+    if defaulted {
+        eprintln!(
+            "notify: no NOTIFY_* sink variable is set; alerts go to the console (stderr)"
+        );
+    }
+    Ok(FlushGuard {
+        timeout: flush_timeout,
+    })
+}
+
+fn already_installed() -> ConfigError {
+    ConfigError::new(
+        "install",
+        "a notifier is already installed in this process; install() may be called once",
+    )
+}
+
+/// Returned by [`install`](crate::NotifierBuilder::install) and
+/// [`init_from_env`](crate::init_from_env): keep it alive for the life of the
+/// program (`let _guard = ...;` — not `let _ = ...;`, which drops it at once).
+/// Its `Drop` delivers pending alerts and summaries, waiting at most the
+/// flush timeout; it also runs while a panic unwinds out of `main`.
+#[must_use = "dropping the guard flushes at once; bind it: `let _guard = ...;`"]
+#[derive(Debug)]
+pub struct FlushGuard {
+    timeout: Duration,
+}
+
+impl Drop for FlushGuard {
+    fn drop(&mut self) {
+        flush_global(self.timeout);
+    }
+}
+
+/// Counters of a notifier, for tests and health checks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Alerts accepted into the queue (summaries included).
+    pub queued: u64,
+    /// Alerts dropped because the queue was full.
+    pub dropped: u64,
+    /// Deliveries (alert × sink) that succeeded.
+    pub delivered: u64,
+    /// Deliveries that failed for good.
+    pub failed: u64,
+    /// Fingerprints evicted from storm control because the table was full.
+    pub evicted: u64,
+}
+
+struct Job {
+    alert: Alert,
+    backtrace: Option<backtrace::Backtrace>,
+    /// The first alert of a storm window: storm control keeps it as the
+    /// template of the window's summary.
+    opens_window: bool,
+}
+
+enum Control {
+    Flush(u64),
+}
+
+/// What the callers, the dispatcher and the flushers share.
+struct Shared {
+    storm: StormControl,
+    settings: Settings,
+    diagnostics: DiagnosticFn,
+    flush_timeout: Duration,
+    progress: Mutex<Progress>,
+    progress_changed: Condvar,
+    /// Dropped since the last alert that got through.
+    dropped_since: AtomicU64,
+    queued: AtomicU64,
+    dropped: AtomicU64,
+    delivered: AtomicU64,
+    failed: AtomicU64,
+    evicted: AtomicU64,
+}
+
+#[derive(Default)]
+struct Progress {
+    /// Alerts queued or being delivered.
+    pending: usize,
+    flush_requested: u64,
+    flush_swept: u64,
+}
+
+impl Shared {
+    fn progress(&self) -> std::sync::MutexGuard<'_, Progress> {
+        self.progress.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn add_pending(&self) {
+        self.progress().pending += 1;
+    }
+
+    fn done(&self) {
+        let mut p = self.progress();
+        p.pending = p.pending.saturating_sub(1);
+        drop(p);
+        self.progress_changed.notify_all();
+    }
+
+    fn diagnostic(&self, message: &str) {
+        (self.diagnostics)(message);
+    }
+}
+
+/// A running notifier: a queue, a dispatcher thread, its sinks.
+///
+/// [`NotifierBuilder::install`] makes one the global notifier that
+/// `#[alert_on_error]` uses; [`NotifierBuilder::build`] makes one you hold
+/// yourself (several can run side by side). Clones share the same
+/// dispatcher; when the last clone drops, pending alerts are flushed (up to
+/// the flush timeout) and the dispatcher stops.
+#[derive(Clone)]
+pub struct Notifier {
+    shared: Arc<Shared>,
+    handle: Arc<Handle>,
+}
+
+struct Handle {
+    queue: mpsc::Sender<Job>,
+    control: mpsc::UnboundedSender<Control>,
+    shared: Arc<Shared>,
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        flush_shared(&self.shared, &self.control, self.shared.flush_timeout);
+        // Dropping the senders ends the dispatcher loop.
+    }
+}
+
+impl std::fmt::Debug for Notifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Notifier")
+            .field("app_name", &self.shared.settings.app_name)
+            .field("environment", &self.shared.settings.environment)
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Notifier {
+    /// Starts configuring a notifier.
+    pub fn builder() -> NotifierBuilder {
+        NotifierBuilder::default()
+    }
+
+    pub(crate) fn start(builder: NotifierBuilder) -> Notifier {
+        let mut settings = Settings::detect();
+        if let Some(name) = builder.app_name {
+            settings.app_name = name;
+        }
+        settings.environment = builder.environment;
+        let diagnostics: DiagnosticFn = builder
+            .diagnostics
+            .unwrap_or_else(|| Arc::new(|line: &str| eprintln!("notify: {line}")));
+        let shared = Arc::new(Shared {
+            storm: StormControl::new(builder.dedup_window, builder.max_fingerprints),
+            settings,
+            diagnostics,
+            flush_timeout: builder.flush_timeout,
+            progress: Mutex::default(),
+            progress_changed: Condvar::new(),
+            dropped_since: AtomicU64::new(0),
+            queued: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+            delivered: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+            evicted: AtomicU64::new(0),
+        });
+        let (queue, jobs) = mpsc::channel(builder.queue_capacity);
+        let (control, controls) = mpsc::unbounded_channel();
+        let policy = RetryPolicy {
+            attempt_timeout: builder.request_timeout,
+            ..RetryPolicy::default()
+        };
+        let sinks: Vec<SinkSlot> = builder.sinks.into_iter().map(SinkSlot::new).collect();
+        let dispatcher = Dispatcher {
+            shared: shared.clone(),
+            sinks: Arc::new(sinks),
+            policy,
+            client: crate::sink::http::build_client(builder.request_timeout),
+            unknown_routes_reported: Default::default(),
+        };
+        let spawned = std::thread::Builder::new()
+            .name(String::from("notify-dispatcher"))
+            .spawn(move || dispatcher.run(jobs, controls));
+        if let Err(e) = spawned {
+            shared.diagnostic(&format!(
+                "cannot start the dispatcher thread ({e}); alerts will be dropped"
+            ));
+        }
+        Notifier {
+            handle: Arc::new(Handle {
+                queue,
+                control,
+                shared: shared.clone(),
+            }),
+            shared,
+        }
+    }
+
+    pub(crate) fn storm(&self) -> &StormControl {
+        &self.shared.storm
+    }
+
+    pub(crate) fn settings_ref(&self) -> &Settings {
+        &self.shared.settings
+    }
+
+    /// Queues the first alert of a window; never blocks.
+    pub(crate) fn enqueue_first(&self, alert: Alert, backtrace: backtrace::Backtrace) {
+        let fingerprint = alert.fingerprint;
+        if !self.enqueue_job(Job {
+            alert,
+            backtrace: Some(backtrace),
+            opens_window: true,
+        }) {
+            let lost = self.shared.storm.forget(fingerprint);
+            self.shared.dropped_since.fetch_add(lost, Ordering::Relaxed);
+        }
+    }
+
+    /// Queues an alert that needs no backtrace resolution (a summary).
+    pub(crate) fn enqueue(&self, alert: Alert, backtrace: Option<backtrace::Backtrace>) {
+        self.enqueue_job(Job {
+            alert,
+            backtrace,
+            opens_window: false,
+        });
+    }
+
+    fn enqueue_job(&self, mut job: Job) -> bool {
+        let shared = &self.shared;
+        let dropped_before = shared.dropped_since.swap(0, Ordering::Relaxed);
+        job.alert.dropped = dropped_before;
+        shared.add_pending();
+        match self.handle.queue.try_send(job) {
+            Ok(()) => {
+                shared.queued.fetch_add(1, Ordering::Relaxed);
+                true
+            }
+            Err(_) => {
+                shared.done();
+                shared
+                    .dropped_since
+                    .fetch_add(dropped_before + 1, Ordering::Relaxed);
+                shared.dropped.fetch_add(1, Ordering::Relaxed);
+                false
+            }
+        }
+    }
+
+    /// Reports an error through this notifier (storm control, capture,
+    /// dispatch), as `#[alert_on_error]` would.
+    #[track_caller]
+    pub fn report_error(&self, error: &(dyn std::error::Error + '_)) {
+        let caller = std::panic::Location::caller();
+        crate::capture::report_to(
+            self,
+            crate::capture::Origin::Caller(caller),
+            crate::capture::Subject::Error(crate::__private::ErrorRef::Error(error)),
+        );
+    }
+
+    /// Reports a message through this notifier.
+    #[track_caller]
+    pub fn report_message(&self, severity: crate::Severity, message: &str) {
+        let caller = std::panic::Location::caller();
+        crate::capture::report_to(
+            self,
+            crate::capture::Origin::Caller(caller),
+            crate::capture::Subject::Message(severity, message),
+        );
+    }
+
+    /// Waits until every queued alert (and every pending storm summary) is
+    /// delivered or given up, or `timeout` passes. Returns whether
+    /// everything was delivered in time. Never waits longer than `timeout`,
+    /// even when a sink does not answer.
+    pub fn flush(&self, timeout: Duration) -> bool {
+        flush_shared(&self.shared, &self.handle.control, timeout)
+    }
+
+    /// The notifier's counters.
+    pub fn stats(&self) -> Stats {
+        let s = &self.shared;
+        Stats {
+            queued: s.queued.load(Ordering::Relaxed),
+            dropped: s.dropped.load(Ordering::Relaxed),
+            delivered: s.delivered.load(Ordering::Relaxed),
+            failed: s.failed.load(Ordering::Relaxed),
+            evicted: s.evicted.load(Ordering::Relaxed),
+        }
+    }
+}
+
+fn flush_shared(shared: &Shared, control: &mpsc::UnboundedSender<Control>, timeout: Duration) -> bool {
+    if on_dispatcher_thread() {
+        return false;
+    }
+    let deadline = Instant::now() + timeout;
+    let ticket = {
+        let mut p = shared.progress();
+        p.flush_requested += 1;
+        p.flush_requested
+    };
+    if control.send(Control::Flush(ticket)).is_err() {
+        return false;
+    }
+    let mut p = shared.progress();
+    loop {
+        if p.flush_swept >= ticket && p.pending == 0 {
+            return true;
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return false;
+        }
+        p = match shared.progress_changed.wait_timeout(p, deadline - now) {
+            Ok((guard, _)) => guard,
+            Err(poisoned) => poisoned.into_inner().0,
+        };
+    }
+}
+
+struct SinkSlot {
+    sink: Box<dyn Sink>,
+    permits: Semaphore,
+    /// Set when the platform asked us to wait: every delivery to this sink waits.
+    paused_until: Mutex<Option<tokio::time::Instant>>,
+}
+
+impl SinkSlot {
+    fn new(sink: Box<dyn Sink>) -> Self {
+        SinkSlot {
+            sink,
+            permits: Semaphore::new(SINK_CONCURRENCY),
+            paused_until: Mutex::new(None),
+        }
+    }
+
+    fn pause(&self, wait: Duration) {
+        let until = tokio::time::Instant::now() + wait;
+        let mut paused = self.paused_until.lock().unwrap_or_else(|p| p.into_inner());
+        if paused.is_none_or(|p| p < until) {
+            *paused = Some(until);
+        }
+    }
+
+    async fn wait_if_paused(&self) {
+        let until = *self.paused_until.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(until) = until {
+            tokio::time::sleep_until(until).await;
+        }
+    }
+}
+
+struct Dispatcher {
+    shared: Arc<Shared>,
+    sinks: Arc<Vec<SinkSlot>>,
+    policy: RetryPolicy,
+    client: reqwest::Client,
+    unknown_routes_reported: Mutex<HashMap<String, ()>>,
+}
+
+/// Marks one alert done when every delivery of it has finished.
+struct Completion(Arc<Shared>);
+
+impl Drop for Completion {
+    fn drop(&mut self) {
+        self.0.done();
+    }
+}
+
+impl Dispatcher {
+    fn run(self, mut jobs: mpsc::Receiver<Job>, mut controls: mpsc::UnboundedReceiver<Control>) {
+        let _ = ON_DISPATCHER.try_with(|d| d.set(true));
+        crate::sink::http::set_thread_client(self.client.clone());
+        let runtime = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .thread_name("notify-dispatcher")
+            .build()
+        {
+            Ok(rt) => rt,
+            Err(e) => {
+                self.shared.diagnostic(&format!(
+                    "cannot start the dispatcher's runtime ({e}); alerts will be dropped"
+                ));
+                return;
+            }
+        };
+        let window = self.shared.storm.window();
+        let sweep_every = (window / 4).clamp(Duration::from_millis(50), Duration::from_secs(1));
+        runtime.block_on(async {
+            let mut tick = tokio::time::interval(sweep_every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut controls_open = true;
+            loop {
+                tokio::select! {
+                    job = jobs.recv() => match job {
+                        Some(job) => self.handle(job),
+                        None => break,
+                    },
+                    control = controls.recv(), if controls_open => match control {
+                        Some(Control::Flush(ticket)) => {
+                            self.sweep(true);
+                            let mut p = self.shared.progress();
+                            p.flush_swept = p.flush_swept.max(ticket);
+                            drop(p);
+                            self.shared.progress_changed.notify_all();
+                        }
+                        None => controls_open = false,
+                    },
+                    _ = tick.tick() => self.sweep(false),
+                }
+            }
+        });
+    }
+
+    /// Queues the summaries of closed storm windows (all open ones on flush).
+    fn sweep(&self, all: bool) {
+        for summary in self.shared.storm.sweep(all) {
+            self.shared.add_pending();
+            self.shared.queued.fetch_add(1, Ordering::Relaxed);
+            self.handle(Job {
+                alert: summary,
+                backtrace: None,
+                opens_window: false,
+            });
+        }
+        let evicted = self.shared.storm.take_evicted();
+        if evicted > 0 {
+            self.shared.evicted.fetch_add(evicted, Ordering::Relaxed);
+            self.shared.diagnostic(&format!(
+                "storm control evicted {evicted} fingerprints: more distinct errors than max_fingerprints"
+            ));
+        }
+    }
+
+    fn handle(&self, job: Job) {
+        let completion = Arc::new(Completion(self.shared.clone()));
+        let mut alert = job.alert;
+        if let Some(raw) = job.backtrace {
+            alert.backtrace = crate::capture::resolve_and_trim(raw);
+        }
+        if alert.location.function.is_empty() {
+            if let Some(frame) = alert.backtrace.first() {
+                alert.location.function = frame.function.clone();
+            }
+        }
+        let alert = Arc::new(alert);
+        if job.opens_window {
+            self.shared.storm.set_template(alert.fingerprint, alert.clone());
+        }
+        let routed_somewhere = alert.sinks.is_empty()
+            || self
+                .sinks
+                .iter()
+                .any(|slot| alert.routes_to(slot.sink.name()));
+        if !routed_somewhere {
+            self.report_unknown_routes(&alert);
+        }
+        for (index, slot) in self.sinks.iter().enumerate() {
+            if routed_somewhere && !alert.routes_to(slot.sink.name()) {
+                continue;
+            }
+            if alert.severity < slot.sink.severity_threshold() {
+                continue;
+            }
+            let sinks = self.sinks.clone();
+            let alert = alert.clone();
+            let completion = completion.clone();
+            let shared = self.shared.clone();
+            let policy = self.policy;
+            tokio::spawn(async move {
+                let slot = &sinks[index];
+                let Ok(_permit) = slot.permits.acquire().await else {
+                    return;
+                };
+                let result = retry::run(
+                    &policy,
+                    || async {
+                        slot.wait_if_paused().await;
+                        slot.sink.send(&alert).await
+                    },
+                    |wait| slot.pause(wait),
+                )
+                .await;
+                match result {
+                    Ok(()) => {
+                        shared.delivered.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(error) => {
+                        shared.failed.fetch_add(1, Ordering::Relaxed);
+                        shared.diagnostic(&format!(
+                            "sink {:?} did not deliver alert {:?}: {}",
+                            slot.sink.name(),
+                            alert.title,
+                            error.message()
+                        ));
+                    }
+                }
+                drop(completion);
+            });
+        }
+    }
+
+    fn report_unknown_routes(&self, alert: &Alert) {
+        let key = alert.sinks.join(",");
+        let mut reported = self
+            .unknown_routes_reported
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if reported.len() < 256 && reported.insert(key.clone(), ()).is_none() {
+            self.shared.diagnostic(&format!(
+                "alert {:?} routes to sinks({key}), but no sink has such a name; sending it to every sink",
+                alert.title
+            ));
+        }
+    }
+}

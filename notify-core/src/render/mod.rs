@@ -1,0 +1,146 @@
+//! Rendering helpers shared by every sink: truncation at character
+//! boundaries, and the plain-text parts of an alert.
+
+use std::fmt::Write as _;
+
+use crate::alert::Alert;
+
+/// What replaces the part of a text that was cut.
+pub(crate) const TRUNCATED: &str = "… truncated";
+
+/// Cuts `text` to at most `max_chars` Unicode scalar values, at a character
+/// boundary. Returns whether it cut.
+pub(crate) fn truncate_in_place(text: &mut String, max_chars: usize) -> bool {
+    match text.char_indices().nth(max_chars) {
+        Some((byte, _)) => {
+            text.truncate(byte);
+            true
+        }
+        None => false,
+    }
+}
+
+/// Cuts `text` to at most `max_chars` characters *including* a visible
+/// "… truncated" marker when it had to cut.
+pub(crate) fn truncate_with_marker(text: &str, max_chars: usize) -> String {
+    let marker = TRUNCATED.chars().count() + 1;
+    if text.chars().count() <= max_chars {
+        return text.to_owned();
+    }
+    if max_chars <= marker {
+        return text.chars().take(max_chars).collect();
+    }
+    let mut out: String = text.chars().take(max_chars - marker).collect();
+    out.push('\n');
+    out.push_str(TRUNCATED);
+    out
+}
+
+/// The header facts of an alert, one `label: value` per line, in the order
+/// every sink shows them.
+pub(crate) fn facts(alert: &Alert) -> Vec<(&'static str, String)> {
+    let mut facts = Vec::with_capacity(8);
+    facts.push(("app", alert.app_name.clone()));
+    if let Some(env) = &alert.environment {
+        facts.push(("environment", env.clone()));
+    }
+    facts.push(("severity", alert.severity.to_string()));
+    facts.push(("function", location_text(alert)));
+    if let Some(at) = &alert.panic_location {
+        facts.push(("panicked at", at.clone()));
+    }
+    facts.push((
+        "host",
+        format!(
+            "{} (pid {}, thread {})",
+            alert.host, alert.process_id, alert.thread
+        ),
+    ));
+    facts.push(("time", alert.timestamp_rfc3339()));
+    if let Some(repeats) = &alert.repeats {
+        facts.push((
+            "repeated",
+            format!(
+                "{} more {} over {}",
+                repeats.count,
+                if repeats.count == 1 { "time" } else { "times" },
+                human_span(repeats.span())
+            ),
+        ));
+    }
+    if alert.dropped > 0 {
+        facts.push((
+            "dropped",
+            format!("{} alerts dropped before this one (queue full or too many distinct errors)", alert.dropped),
+        ));
+    }
+    facts
+}
+
+/// `my_app::jobs::export (src/jobs.rs:42)`.
+pub(crate) fn location_text(alert: &Alert) -> String {
+    if alert.location.function.is_empty() {
+        format!("{}:{}", alert.location.file, alert.location.line)
+    } else {
+        alert.location.to_string()
+    }
+}
+
+/// The error text and its causes, one per line: `message`, `caused by: ...`.
+pub(crate) fn error_text(alert: &Alert) -> String {
+    let mut out = alert.message.clone();
+    for cause in &alert.causes {
+        let _ = write!(out, "\ncaused by: {cause}");
+    }
+    out
+}
+
+/// The backtrace, one frame per line.
+pub(crate) fn backtrace_text(alert: &Alert) -> String {
+    let mut out = String::new();
+    for (i, frame) in alert.backtrace.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let _ = write!(out, "{i:>2}: {frame}");
+    }
+    out
+}
+
+/// `3 s`, `2 min 5 s`, `1 h 4 min`.
+pub(crate) fn human_span(span: std::time::Duration) -> String {
+    let secs = span.as_secs();
+    if secs < 60 {
+        if secs == 0 {
+            format!("{} ms", span.as_millis())
+        } else {
+            format!("{secs} s")
+        }
+    } else if secs < 3600 {
+        format!("{} min {} s", secs / 60, secs % 60)
+    } else {
+        format!("{} h {} min", secs / 3600, (secs % 3600) / 60)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncation_respects_character_boundaries() {
+        let mut s = String::from("안녕하세요🙂🙂");
+        assert!(truncate_in_place(&mut s, 6));
+        assert_eq!(s, "안녕하세요🙂");
+        assert!(!truncate_in_place(&mut s, 6));
+    }
+
+    #[test]
+    fn marker_is_counted_in_the_limit() {
+        let long = "가".repeat(100);
+        let cut = truncate_with_marker(&long, 50);
+        assert_eq!(cut.chars().count(), 50);
+        assert!(cut.ends_with(TRUNCATED));
+        assert_eq!(truncate_with_marker("short", 50), "short");
+    }
+}

@@ -1,0 +1,161 @@
+//! The console sink: a readable block on stderr, the embedded default.
+
+use std::io::{IsTerminal, Write};
+
+use super::{impl_route, BoxFuture, Route, Sink, SinkError};
+use crate::alert::{Alert, Severity};
+use crate::render;
+
+/// Writes each alert as a block on stderr: title, error and causes, call
+/// site, host/thread/time, backtrace. Coloured only when stderr is a terminal
+/// and `NO_COLOR` is not set.
+///
+/// ```
+/// let sink = notify_core::Console::new().named("stderr");
+/// # let _ = sink;
+/// ```
+#[derive(Debug, Clone)]
+pub struct Console {
+    route: Route,
+    colour: Option<bool>,
+}
+
+impl_route!(Console);
+
+impl Default for Console {
+    fn default() -> Self {
+        Console::new()
+    }
+}
+
+impl Console {
+    /// A console sink named `console`.
+    pub fn new() -> Self {
+        Console {
+            route: Route::new("console"),
+            colour: None,
+        }
+    }
+
+    /// Forces colour on or off (by default: on for a terminal without `NO_COLOR`).
+    pub fn colour(mut self, on: bool) -> Self {
+        self.colour = Some(on);
+        self
+    }
+
+    fn use_colour(&self) -> bool {
+        self.colour.unwrap_or_else(|| {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stderr().is_terminal()
+        })
+    }
+
+    /// The block this sink prints for `alert`.
+    pub fn render(&self, alert: &Alert) -> String {
+        render_block(alert, self.use_colour())
+    }
+}
+
+impl Sink for Console {
+    fn name(&self) -> &str {
+        &self.route.name
+    }
+
+    fn severity_threshold(&self) -> Severity {
+        self.route.min_severity
+    }
+
+    fn send<'a>(&'a self, alert: &'a Alert) -> BoxFuture<'a, Result<(), SinkError>> {
+        let block = self.render(alert);
+        Box::pin(async move {
+            // One write of the whole block, so blocks from several threads never interleave.
+            let mut err = std::io::stderr().lock();
+            err.write_all(block.as_bytes())
+                .and_then(|()| err.flush())
+                .map_err(|e| SinkError::permanent(format!("cannot write to stderr: {e}")))
+        })
+    }
+}
+
+struct Style {
+    on: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.on {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+}
+
+fn render_block(alert: &Alert, colour: bool) -> String {
+    let style = Style { on: colour };
+    let severity_colour = match alert.severity {
+        Severity::Warning => "1;33",
+        Severity::Error => "1;31",
+        Severity::Critical => "1;37;41",
+    };
+    let mut out = String::new();
+    let rule = "━".repeat(60);
+    out.push_str(&style.paint("2", &rule));
+    out.push('\n');
+    out.push_str(&style.paint(
+        severity_colour,
+        &format!("[{}] {}", alert.severity.as_str().to_uppercase(), alert.title),
+    ));
+    out.push('\n');
+    for line in render::error_text(alert).lines() {
+        out.push_str("  ");
+        out.push_str(&style.paint("1", &strip_controls(line)));
+        out.push('\n');
+    }
+    for (label, value) in render::facts(alert) {
+        out.push_str(&format!("  {:<12} {}\n", style.paint("36", label), strip_controls(&value)));
+    }
+    for (name, value) in &alert.context {
+        out.push_str(&format!(
+            "  {:<12} {} = {}\n",
+            style.paint("36", "context"),
+            name,
+            strip_controls(value)
+        ));
+    }
+    if !alert.backtrace.is_empty() {
+        out.push_str(&format!("  {}\n", style.paint("36", "backtrace")));
+        for line in render::backtrace_text(alert).lines() {
+            out.push_str("    ");
+            out.push_str(&style.paint("2", line));
+            out.push('\n');
+        }
+    }
+    out.push_str(&style.paint("2", &rule));
+    out.push('\n');
+    out
+}
+
+/// Error text must not drive the terminal: control characters (ESC among
+/// them) are shown as `\u{..}` escapes.
+fn strip_controls(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() && c != '\t' {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_text_cannot_inject_terminal_escapes() {
+        assert_eq!(strip_controls("a\x1b[2Jb"), "a\\u{1b}[2Jb");
+    }
+}

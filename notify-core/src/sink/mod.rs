@@ -1,0 +1,280 @@
+//! Sinks: where alerts go. One trait, one file per built-in sink, and the
+//! delivery code they share (HTTP client, retries).
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use crate::alert::{Alert, Severity};
+use crate::config::ConfigError;
+
+mod console;
+pub(crate) mod http;
+mod memory;
+pub(crate) mod retry;
+
+pub use console::Console;
+pub use memory::Memory;
+
+/// A boxed, `Send` future, as [`Sink::send`] returns.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Somewhere alerts can be delivered.
+///
+/// The dispatcher calls [`send`](Sink::send) on its own thread, inside its own
+/// tokio runtime, once per attempt: a [`SinkError`] marked
+/// [retryable](SinkError::retryable) is retried with exponential backoff and
+/// jitter (honouring [`SinkError::retry_after`]), any other error is reported
+/// once as a diagnostic. Each attempt is bounded by the notifier's request
+/// timeout.
+///
+/// # Example
+///
+/// ```
+/// use notify_core::{Alert, BoxFuture, Sink, SinkError};
+///
+/// struct Pager;
+///
+/// impl Sink for Pager {
+///     fn name(&self) -> &str {
+///         "pager"
+///     }
+///
+///     fn send<'a>(&'a self, alert: &'a Alert) -> BoxFuture<'a, Result<(), SinkError>> {
+///         Box::pin(async move {
+///             if alert.message.is_empty() {
+///                 return Err(SinkError::permanent("nothing to page about"));
+///             }
+///             // ... call the pager's API here ...
+///             Ok(())
+///         })
+///     }
+/// }
+///
+/// let _notifier = notify_core::Notifier::builder().sink(Pager).build().unwrap();
+/// ```
+pub trait Sink: Send + Sync + 'static {
+    /// The name that `#[alert_on_error(sinks("..."))]` routes by, and that
+    /// diagnostics show. Unique within a notifier.
+    fn name(&self) -> &str;
+
+    /// Alerts below this severity are not sent here. Defaults to
+    /// [`Severity::Warning`], the lowest: every alert.
+    fn severity_threshold(&self) -> Severity {
+        Severity::Warning
+    }
+
+    /// Delivers one alert (one attempt).
+    fn send<'a>(&'a self, alert: &'a Alert) -> BoxFuture<'a, Result<(), SinkError>>;
+
+    /// Checks the sink's configuration when the notifier is built. Defaults
+    /// to accepting it.
+    fn validate(&self) -> Result<(), ConfigError> {
+        Ok(())
+    }
+}
+
+impl<S: Sink + ?Sized> Sink for Box<S> {
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+    fn severity_threshold(&self) -> Severity {
+        (**self).severity_threshold()
+    }
+    fn send<'a>(&'a self, alert: &'a Alert) -> BoxFuture<'a, Result<(), SinkError>> {
+        (**self).send(alert)
+    }
+    fn validate(&self) -> Result<(), ConfigError> {
+        (**self).validate()
+    }
+}
+
+/// Why a delivery attempt failed. The message must never contain a secret
+/// (token, webhook URL): built-in sinks report HTTP errors without their URL.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SinkError {
+    message: String,
+    retryable: bool,
+    retry_after: Option<Duration>,
+}
+
+impl SinkError {
+    /// A failure that a later attempt may not have: connection refused,
+    /// timeout, 5xx.
+    pub fn retryable(message: impl Into<String>) -> Self {
+        SinkError {
+            message: message.into(),
+            retryable: true,
+            retry_after: None,
+        }
+    }
+
+    /// The platform asked us to wait (HTTP 429 and similar): retried after `wait`.
+    pub fn rate_limited(message: impl Into<String>, wait: Duration) -> Self {
+        SinkError {
+            message: message.into(),
+            retryable: true,
+            retry_after: Some(wait),
+        }
+    }
+
+    /// A refusal that retrying cannot fix: bad token, unknown chat, invalid payload.
+    pub fn permanent(message: impl Into<String>) -> Self {
+        SinkError {
+            message: message.into(),
+            retryable: false,
+            retry_after: None,
+        }
+    }
+
+    /// Whether another attempt may succeed.
+    pub fn is_retryable(&self) -> bool {
+        self.retryable
+    }
+
+    /// How long the platform asked us to wait, if it did.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
+    }
+
+    /// The reason, as the platform gave it where it did.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Debug for SinkError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SinkError")
+            .field("message", &self.message)
+            .field("retryable", &self.retryable)
+            .field("retry_after", &self.retry_after)
+            .finish()
+    }
+}
+
+impl fmt::Display for SinkError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for SinkError {}
+
+/// The routing settings every built-in sink carries: its name and its
+/// minimum severity. Built-in sinks expose them as `.named(..)` and
+/// `.min_severity(..)`; for your own sink, [`SinkExt`] adds the same.
+#[derive(Debug, Clone)]
+pub(crate) struct Route {
+    pub(crate) name: String,
+    pub(crate) min_severity: Severity,
+}
+
+impl Route {
+    pub(crate) fn new(default_name: &str) -> Self {
+        Route {
+            name: default_name.to_owned(),
+            min_severity: Severity::Warning,
+        }
+    }
+}
+
+/// Adds `.named(..)` and `.min_severity(..)` to a built-in sink type.
+macro_rules! impl_route {
+    ($sink:ty) => {
+        impl $sink {
+            /// Names this sink, for `#[alert_on_error(sinks("..."))]` routing
+            /// and diagnostics. Names are unique within a notifier.
+            pub fn named(mut self, name: impl Into<String>) -> Self {
+                self.route.name = name.into();
+                self
+            }
+
+            /// Sends only alerts of this severity or above.
+            pub fn min_severity(mut self, severity: $crate::Severity) -> Self {
+                self.route.min_severity = severity;
+                self
+            }
+        }
+    };
+}
+pub(crate) use impl_route;
+
+/// `.named(..)` and `.min_severity(..)` for any [`Sink`], including your own.
+///
+/// ```
+/// use notify_core::{Memory, Severity, SinkExt};
+/// let sink = Memory::new().named("tests").min_severity(Severity::Error);
+/// # let _ = sink;
+/// ```
+pub trait SinkExt: Sink + Sized {
+    /// Gives the sink another name.
+    fn named(self, name: impl Into<String>) -> Routed<Self> {
+        Routed {
+            inner: self,
+            name: Some(name.into()),
+            min_severity: None,
+        }
+    }
+
+    /// Sends only alerts of this severity or above to the sink.
+    fn min_severity(self, severity: Severity) -> Routed<Self> {
+        Routed {
+            inner: self,
+            name: None,
+            min_severity: Some(severity),
+        }
+    }
+}
+
+impl<S: Sink> SinkExt for S {}
+
+/// A sink with another name or minimum severity; see [`SinkExt`].
+#[derive(Debug)]
+pub struct Routed<S> {
+    inner: S,
+    name: Option<String>,
+    min_severity: Option<Severity>,
+}
+
+impl<S: Sink> Routed<S> {
+    /// Gives the sink another name.
+    pub fn named(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Sends only alerts of this severity or above to the sink.
+    pub fn min_severity(mut self, severity: Severity) -> Self {
+        self.min_severity = Some(severity);
+        self
+    }
+}
+
+impl<S: Sink> Sink for Routed<S> {
+    fn name(&self) -> &str {
+        self.name.as_deref().unwrap_or_else(|| self.inner.name())
+    }
+    fn severity_threshold(&self) -> Severity {
+        self.min_severity
+            .unwrap_or_else(|| self.inner.severity_threshold())
+    }
+    fn send<'a>(&'a self, alert: &'a Alert) -> BoxFuture<'a, Result<(), SinkError>> {
+        self.inner.send(alert)
+    }
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.inner.validate()
+    }
+}
+
+/// The sinks that the `NOTIFY_*` variables configure, in a fixed order.
+/// `get` returns a variable's value, `None` when unset or empty.
+pub(crate) fn from_env(
+    get: &dyn Fn(&str) -> Option<String>,
+    sinks: &mut Vec<Box<dyn Sink>>,
+) -> Result<(), ConfigError> {
+    // Each HTTP sink adds itself here when its variables are set.
+    let _ = (get, sinks);
+    Ok(())
+}

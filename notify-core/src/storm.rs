@@ -1,0 +1,399 @@
+//! Storm control: the same alert repeated in a loop is sent once, counted
+//! while its window is open, and summarised when the window closes.
+//!
+//! A fingerprint is the call site + kind + error text; the text is streamed
+//! into the hasher through `fmt::Write`, never formatted into a `String`, so
+//! checking a repeat allocates nothing. The table is sharded and capped: when
+//! a shard is full, the oldest entry is evicted (its pending summary is still
+//! delivered) and the eviction is counted.
+
+use std::collections::HashMap;
+use std::fmt::{self, Write as _};
+use std::hash::Hasher;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::alert::{Alert, Repeats};
+
+const SHARDS: usize = 16;
+
+/// A stable 64-bit hasher (FxHash-style, processes 8 bytes at a time), so the
+/// same failure has the same fingerprint in every process of a fleet.
+#[derive(Default)]
+pub(crate) struct Fingerprinter {
+    hash: u64,
+    buf: [u8; 8],
+    len: usize,
+}
+
+const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+impl Fingerprinter {
+    #[inline]
+    fn mix(&mut self, word: u64) {
+        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(SEED);
+    }
+
+    pub(crate) fn str(&mut self, s: &str) {
+        self.bytes(s.as_bytes());
+        // A separator so ("ab","c") and ("a","bc") differ.
+        self.bytes(&[0xff]);
+    }
+
+    pub(crate) fn bytes(&mut self, mut bytes: &[u8]) {
+        if self.len > 0 {
+            let take = (8 - self.len).min(bytes.len());
+            self.buf[self.len..self.len + take].copy_from_slice(&bytes[..take]);
+            self.len += take;
+            bytes = &bytes[take..];
+            if self.len < 8 {
+                return;
+            }
+            let word = u64::from_le_bytes(self.buf);
+            self.mix(word);
+            self.len = 0;
+        }
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.mix(u64::from_le_bytes(word));
+        }
+        let rest = chunks.remainder();
+        self.buf[..rest.len()].copy_from_slice(rest);
+        self.len = rest.len();
+    }
+
+    pub(crate) fn finish(mut self) -> u64 {
+        if self.len > 0 {
+            let mut word = [0u8; 8];
+            word[..self.len].copy_from_slice(&self.buf[..self.len]);
+            self.mix(u64::from_le_bytes(word) ^ ((self.len as u64) << 56));
+        }
+        // Final avalanche (from splitmix64), so close inputs spread over the shards.
+        let mut z = self.hash;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
+
+impl fmt::Write for Fingerprinter {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.bytes(s.as_bytes());
+        Ok(())
+    }
+}
+
+impl Hasher for Fingerprinter {
+    fn finish(&self) -> u64 {
+        let copy = Fingerprinter {
+            hash: self.hash,
+            buf: self.buf,
+            len: self.len,
+        };
+        copy.finish()
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        self.bytes(bytes);
+    }
+}
+
+/// Streams `value`'s `Display` into a fingerprint without allocating.
+pub(crate) fn hash_display(fp: &mut Fingerprinter, value: &dyn fmt::Display) {
+    let _ = write!(fp, "{value}");
+    fp.bytes(&[0xfe]);
+}
+
+/// Streams `value`'s `Debug` into a fingerprint without allocating.
+pub(crate) fn hash_debug(fp: &mut Fingerprinter, value: &dyn fmt::Debug) {
+    let _ = write!(fp, "{value:?}");
+    fp.bytes(&[0xfe]);
+}
+
+/// What to do with an alert.
+#[derive(Debug)]
+pub(crate) enum Decision {
+    /// Send it. If the previous window of this fingerprint had repeats, their
+    /// summary is handed back to be sent first.
+    Send(Option<Alert>),
+    /// A repeat inside the window: counted, not sent.
+    Suppress,
+}
+
+struct Entry {
+    /// Start of the current window, in ms since `StormControl::epoch`.
+    window_start: u64,
+    /// Suppressed repeats in the current window.
+    count: u64,
+    first: u64,
+    last: u64,
+    /// The alert that opened the window, to build its summary from.
+    template: Option<Arc<Alert>>,
+}
+
+struct Shard {
+    entries: HashMap<u64, Entry, BuildPassThrough>,
+}
+
+/// The key already is a good hash.
+#[derive(Default, Clone, Copy)]
+struct BuildPassThrough;
+impl std::hash::BuildHasher for BuildPassThrough {
+    type Hasher = PassThrough;
+    fn build_hasher(&self) -> PassThrough {
+        PassThrough(0)
+    }
+}
+struct PassThrough(u64);
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// Fingerprint table, sharded by fingerprint.
+pub(crate) struct StormControl {
+    window: Duration,
+    window_ms: u64,
+    per_shard: usize,
+    shards: Box<[Mutex<Shard>]>,
+    epoch: Instant,
+    epoch_wall: SystemTime,
+    evicted: std::sync::atomic::AtomicU64,
+}
+
+impl StormControl {
+    pub(crate) fn new(window: Duration, max_fingerprints: usize) -> Self {
+        let per_shard = max_fingerprints.div_ceil(SHARDS).max(1);
+        StormControl {
+            window,
+            window_ms: window.as_millis().min(u128::from(u64::MAX)) as u64,
+            per_shard,
+            shards: (0..SHARDS)
+                .map(|_| {
+                    Mutex::new(Shard {
+                        entries: HashMap::with_capacity_and_hasher(per_shard, BuildPassThrough),
+                    })
+                })
+                .collect(),
+            epoch: Instant::now(),
+            epoch_wall: SystemTime::now(),
+            evicted: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    pub(crate) fn window(&self) -> Duration {
+        self.window
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    fn wall(&self, ms: u64) -> SystemTime {
+        self.epoch_wall + Duration::from_millis(ms)
+    }
+
+    fn shard(&self, fingerprint: u64) -> MutexGuard<'_, Shard> {
+        let shard = &self.shards[(fingerprint >> 58) as usize % SHARDS];
+        // A panic while holding the lock leaves the table consistent (plain
+        // counters), so a poisoned lock is still usable.
+        shard.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Fingerprints evicted because the table was full, since the last call.
+    pub(crate) fn take_evicted(&self) -> u64 {
+        self.evicted.swap(0, std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The caller's-thread check: allocation-free for a suppressed repeat.
+    pub(crate) fn check(&self, fingerprint: u64) -> Decision {
+        if self.window_ms == 0 {
+            return Decision::Send(None);
+        }
+        let now = self.now_ms();
+        let mut shard = self.shard(fingerprint);
+        if let Some(entry) = shard.entries.get_mut(&fingerprint) {
+            if now < entry.window_start.saturating_add(self.window_ms) {
+                if entry.count == 0 {
+                    entry.first = now;
+                }
+                entry.count += 1;
+                entry.last = now;
+                return Decision::Suppress;
+            }
+            // The window closed: its repeats (if the sweeper has not taken
+            // them yet) are summarised now, and this alert opens a new window.
+            let summary = self.take_summary(entry);
+            entry.window_start = now;
+            return Decision::Send(summary);
+        }
+        let mut summary = None;
+        if shard.entries.len() >= self.per_shard {
+            summary = self.evict_oldest(&mut shard);
+        }
+        shard.entries.insert(
+            fingerprint,
+            Entry {
+                window_start: now,
+                count: 0,
+                first: now,
+                last: now,
+                template: None,
+            },
+        );
+        Decision::Send(summary)
+    }
+
+    /// Forgets a fingerprint whose first alert could not be queued, so the
+    /// next repeat is tried again rather than counted against an alert that
+    /// was never sent. Returns the repeats it had counted meanwhile.
+    pub(crate) fn forget(&self, fingerprint: u64) -> u64 {
+        let mut shard = self.shard(fingerprint);
+        match shard.entries.get(&fingerprint) {
+            Some(entry) if entry.template.is_none() => {
+                let count = entry.count;
+                shard.entries.remove(&fingerprint);
+                count
+            }
+            _ => 0,
+        }
+    }
+
+    /// Remembers the alert that opened a window, to build its summary later.
+    pub(crate) fn set_template(&self, fingerprint: u64, alert: Arc<Alert>) {
+        if self.window_ms == 0 {
+            return;
+        }
+        if let Some(entry) = self.shard(fingerprint).entries.get_mut(&fingerprint) {
+            entry.template = Some(alert);
+        }
+    }
+
+    fn evict_oldest(&self, shard: &mut Shard) -> Option<Alert> {
+        let oldest = shard
+            .entries
+            .iter()
+            .min_by_key(|(_, e)| e.window_start)
+            .map(|(k, _)| *k)?;
+        let mut entry = shard.entries.remove(&oldest)?;
+        self.evicted
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.take_summary(&mut entry)
+    }
+
+    fn take_summary(&self, entry: &mut Entry) -> Option<Alert> {
+        if entry.count == 0 {
+            return None;
+        }
+        // Without its template (the first alert is still on its way to the
+        // dispatcher) the count stays, to be summarised on a later sweep.
+        let template = entry.template.clone()?;
+        let repeats = Repeats {
+            count: std::mem::take(&mut entry.count),
+            first: self.wall(entry.first),
+            last: self.wall(entry.last),
+        };
+        Some(summary_of(&template, repeats))
+    }
+
+    /// Summaries of windows that have closed (or of every open window when
+    /// `all`, for flush and shutdown); forgets closed windows without repeats
+    /// so the table only holds what is live.
+    pub(crate) fn sweep(&self, all: bool) -> Vec<Alert> {
+        let now = self.now_ms();
+        let mut out = Vec::new();
+        for shard in self.shards.iter() {
+            let mut shard = shard.lock().unwrap_or_else(|p| p.into_inner());
+            shard.entries.retain(|_, entry| {
+                let closed = now >= entry.window_start.saturating_add(self.window_ms);
+                if closed || all {
+                    if let Some(summary) = self.take_summary(entry) {
+                        out.push(summary);
+                    }
+                }
+                !closed
+            });
+        }
+        out
+    }
+
+    /// How many fingerprints are tracked now.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| s.lock().unwrap_or_else(|p| p.into_inner()).entries.len())
+            .sum()
+    }
+}
+
+fn summary_of(template: &Alert, repeats: Repeats) -> Alert {
+    let mut alert = template.clone();
+    alert.repeats = Some(repeats);
+    alert.timestamp = repeats.last;
+    alert.dropped = 0;
+    alert.title = format!(
+        "{} (repeated {} more {})",
+        template.title,
+        repeats.count,
+        if repeats.count == 1 { "time" } else { "times" }
+    );
+    alert
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprint_is_the_same_however_the_text_is_streamed() {
+        let mut a = Fingerprinter::default();
+        a.bytes(b"hello world, this is long");
+        let mut b = Fingerprinter::default();
+        for chunk in [&b"hel"[..], b"lo world", b", this is", b" long"] {
+            b.bytes(chunk);
+        }
+        assert_eq!(a.finish(), b.finish());
+    }
+
+    #[test]
+    fn different_text_gives_a_different_fingerprint() {
+        let mut a = Fingerprinter::default();
+        a.str("ab");
+        a.str("c");
+        let mut b = Fingerprinter::default();
+        b.str("a");
+        b.str("bc");
+        assert_ne!(a.finish(), b.finish());
+    }
+
+    #[test]
+    fn repeats_inside_the_window_are_suppressed() {
+        let storm = StormControl::new(Duration::from_secs(60), 100);
+        assert!(matches!(storm.check(7), Decision::Send(None)));
+        for _ in 0..10 {
+            assert!(matches!(storm.check(7), Decision::Suppress));
+        }
+        assert!(matches!(storm.check(8), Decision::Send(None)));
+    }
+
+    #[test]
+    fn table_is_capped() {
+        let storm = StormControl::new(Duration::from_secs(60), 64);
+        for fp in 0..10_000u64 {
+            let _ = storm.check(fp.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        }
+        assert!(storm.len() <= 64, "{}", storm.len());
+        assert_eq!(storm.take_evicted(), 10_000 - storm.len() as u64);
+    }
+}

@@ -1,0 +1,319 @@
+//! The wrapping itself: the signature is re-emitted as written, the body runs
+//! inside a closure (sync) or an `async move` block (async) watched by the
+//! runtime, and an `Err` return is reported.
+
+use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
+use syn::ext::IdentExt;
+use syn::spanned::Spanned;
+use syn::{
+    AttrStyle, Ident, GenericArgument, ItemFn, LitStr, Path, PathArguments, ReturnType, Type, TypeInfer,
+};
+
+use crate::args::Args;
+use crate::valid;
+
+/// The whole macro: parse, check, expand. On any mistake the item is emitted
+/// as written next to the `compile_error!`, so one mistake gives one error.
+pub(crate) fn alert_on_error(args: TokenStream, item: TokenStream) -> TokenStream {
+    let func: ItemFn = match syn::parse2(item.clone()) {
+        Ok(func) => func,
+        Err(_) => {
+            let error = valid::not_a_function(item.clone());
+            return with_error(item, error);
+        }
+    };
+    let args = match Args::parse(args) {
+        Ok(args) => args,
+        Err(error) => return with_error(func.into_token_stream(), error),
+    };
+    if let Err(error) = valid::check(&func, &args) {
+        return with_error(func.into_token_stream(), error);
+    }
+    wrap(func, &args)
+}
+
+fn with_error(item: TokenStream, error: syn::Error) -> TokenStream {
+    let error = error.into_compile_error();
+    quote!(#item #error)
+}
+
+fn wrap(func: ItemFn, args: &Args) -> TokenStream {
+    let ItemFn { attrs, vis, sig, block } = func;
+    let (outer, inner): (Vec<_>, Vec<_>) =
+        attrs.into_iter().partition(|attr| matches!(attr.style, AttrStyle::Outer));
+    let krate = match &args.krate {
+        Some(path) => path.to_token_stream(),
+        None => quote!(::notify_core),
+    };
+    let private = quote!(#krate::__private);
+
+    let site = call_site(&private, &sig.ident, args);
+    let context = context(&private, args);
+
+    // The type the body must produce: the return type, with every `impl Trait`
+    // left to inference (a `let` cannot name an opaque type).
+    let result_ty = match &sig.output {
+        ReturnType::Default => quote!(()),
+        ReturnType::Type(_, ty) => infer_impl_traits(ty).into_token_stream(),
+    };
+    let err_check = match result_error_tokens(&sig.output, args) {
+        Some(error_tokens) => report_err(&private, error_tokens),
+        None => TokenStream::new(),
+    };
+    let keep_context = if err_check.is_empty() {
+        quote!(_)
+    } else {
+        quote!(__notify_context)
+    };
+
+    let body = if sig.asyncness.is_some() {
+        quote! {
+            let (__notify_result, #keep_context): (#result_ty, _) = #private::Watch::new(
+                &__NOTIFY_SITE,
+                __notify_context,
+                async move {
+                    // An async block has no declared output type: this first
+                    // `return` gives it one, so the body's `return`s and `?`
+                    // coerce and convert as they did in the `async fn` (the
+                    // trick of tracing-attributes).
+                    #[allow(
+                        unknown_lints,
+                        unreachable_code,
+                        clippy::diverging_sub_expression,
+                        clippy::empty_loop,
+                        clippy::let_unit_value,
+                        clippy::let_with_type_underscore,
+                        clippy::needless_return,
+                        clippy::unreachable
+                    )]
+                    if false {
+                        let __notify_fake_return: #result_ty = loop {};
+                        return __notify_fake_return;
+                    }
+                    #block
+                },
+            )
+            .await;
+        }
+    } else {
+        quote! {
+            let __notify_guard = #private::PanicGuard::new(&__NOTIFY_SITE, __notify_context);
+            // A closure, so that `return` and `?` keep their meaning; its declared
+            // return type makes them coerce and convert as in the function.
+            #[allow(clippy::redundant_closure_call, clippy::let_unit_value)]
+            let __notify_result: #result_ty = (move || -> #result_ty #block)();
+            let #keep_context = __notify_guard.disarm();
+        }
+    };
+
+    quote! {
+        #(#outer)*
+        #vis #sig {
+            #(#inner)*
+            #site
+            let __notify_context = #context;
+            #body
+            #err_check
+            __notify_result
+        }
+    }
+}
+
+/// `static __NOTIFY_SITE: CallSite = ...;`
+fn call_site(private: &TokenStream, ident: &syn::Ident, args: &Args) -> TokenStream {
+    let function = LitStr::new(&ident.unraw().to_string(), ident.span());
+    // `line!()` and `file!()` spanned on the function's name give its position.
+    let line = quote_spanned!(ident.span()=> ::core::line!());
+    let file = quote_spanned!(ident.span()=> ::core::file!());
+    let severity = match &args.severity {
+        Some(severity) => {
+            let variant = format_ident!("{}", severity.level.variant(), span = severity.literal.span());
+            quote!(::core::option::Option::Some(#private::Severity::#variant))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let title = match &args.title {
+        Some(title) => quote!(::core::option::Option::Some(#title)),
+        None => quote!(::core::option::Option::None),
+    };
+    let sinks = args.sinks.as_deref().unwrap_or_default();
+    quote! {
+        static __NOTIFY_SITE: #private::CallSite = #private::CallSite {
+            function: #function,
+            module_path: ::core::module_path!(),
+            file: #file,
+            line: #line,
+            severity: #severity,
+            title: #title,
+            sinks: &[#(#sinks),*],
+        };
+    }
+}
+
+/// The `Debug` text of the `context(...)` arguments, formatted on entry.
+fn context(private: &TokenStream, args: &Args) -> TokenStream {
+    let Some(names) = &args.context else {
+        return quote!(#private::Context::none());
+    };
+    let entries = names.iter().map(|name| {
+        let key = LitStr::new(&name.to_string(), name.span());
+        // Spanned on the name, so a value without `Debug` is reported there.
+        let value = quote_spanned!(name.span()=> #private::debug(&#name));
+        quote!((#key, #value))
+    });
+    quote!(#private::Context::capture(|| ::std::vec![#(#entries),*]))
+}
+
+/// Reports `__notify_result` when it is an `Err`.
+fn report_err(private: &TokenStream, error_tokens: TokenStream) -> TokenStream {
+    // The conversion is spanned on the error type's tokens: when the type has
+    // neither `Display` nor `Debug`, the one error points at the type in the
+    // signature. A `match` spanned from the first to the last token makes the
+    // error cover the whole type.
+    let (first, last) = first_and_last_span(&error_tokens);
+    let at_type = respan(private.clone(), first);
+    let mut arms = Group::new(
+        Delimiter::Brace,
+        quote_spanned!(first=> __notify_desc => __notify_desc),
+    );
+    arms.set_span(last);
+    let mut argument = Group::new(
+        Delimiter::Parenthesis,
+        quote_spanned!(first=> match __notify_desc #arms),
+    );
+    argument.set_span(last);
+    let convert = Ident::new("into_error_ref", last);
+    let describe = quote_spanned!(first=> #at_type::IntoErrorRef::#convert #argument);
+    quote! {
+        if let ::core::result::Result::Err(__notify_err) = &__notify_result {
+            #[allow(unused_imports)]
+            use #private::{
+                DescribeAsError as _, DescribeAsErrorSendSync as _, DescribeDebug as _,
+                DescribeDisplay as _, DescribeError as _, DescribeNothing as _,
+            };
+            // Autoref specialisation picks the richest description the type allows.
+            let __notify_wrap = &&&&&&#private::Wrap(__notify_err);
+            let __notify_desc = __notify_wrap.__notify_describe();
+            #private::report_err(&__NOTIFY_SITE, #describe, __notify_context);
+        }
+    }
+}
+
+fn first_and_last_span(tokens: &TokenStream) -> (Span, Span) {
+    let mut spans = tokens.clone().into_iter().map(|t| t.span());
+    let first = spans.next().unwrap_or_else(Span::call_site);
+    (first, spans.last().unwrap_or(first))
+}
+
+/// `tokens` with every span set to `span`.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            if let TokenTree::Group(group) = &token {
+                let mut inner = Group::new(group.delimiter(), respan(group.stream(), span));
+                inner.set_span(span);
+                token = TokenTree::Group(inner);
+            } else {
+                token.set_span(span);
+            }
+            token
+        })
+        .collect()
+}
+
+/// When the function returns a `Result`, the tokens naming its error type (the
+/// `E` of `Result<T, E>`, or the whole return type for an alias like
+/// `io::Result<T>`); `None` when it is watched for panics only.
+fn result_error_tokens(output: &ReturnType, args: &Args) -> Option<TokenStream> {
+    let ReturnType::Type(_, ty) = output else {
+        return None;
+    };
+    let whole = ty.to_token_stream();
+    let path = match strip_groups(ty) {
+        Type::Path(path) if path.qself.is_none() => &path.path,
+        _ => return args.result.as_ref().map(|_| whole),
+    };
+    if !is_result(path) && args.result.is_none() {
+        return None;
+    }
+    Some(error_type(path).map_or(whole, |e| e.to_token_stream()))
+}
+
+fn strip_groups(ty: &Type) -> &Type {
+    match ty {
+        Type::Group(g) => strip_groups(&g.elem),
+        Type::Paren(p) => strip_groups(&p.elem),
+        other => other,
+    }
+}
+
+/// `...::Result<..>`, by its last segment's name.
+fn is_result(path: &Path) -> bool {
+    path.segments.last().is_some_and(|s| s.ident == "Result")
+}
+
+/// The second type argument, when the path spells `Result<T, E>`.
+fn error_type(path: &Path) -> Option<&Type> {
+    let PathArguments::AngleBracketed(args) = &path.segments.last()?.arguments else {
+        return None;
+    };
+    args.args
+        .iter()
+        .filter_map(|arg| match arg {
+            GenericArgument::Type(ty) => Some(ty),
+            _ => None,
+        })
+        .nth(1)
+}
+
+/// `ty` with every `impl Trait` replaced by `_`.
+fn infer_impl_traits(ty: &Type) -> Type {
+    let mut ty = ty.clone();
+    replace_impl_traits(&mut ty);
+    ty
+}
+
+fn replace_impl_traits(ty: &mut Type) {
+    match ty {
+        Type::ImplTrait(impl_trait) => {
+            *ty = Type::Infer(TypeInfer {
+                underscore_token: syn::Token![_](impl_trait.span()),
+            });
+        }
+        Type::Array(t) => replace_impl_traits(&mut t.elem),
+        Type::Group(t) => replace_impl_traits(&mut t.elem),
+        Type::Paren(t) => replace_impl_traits(&mut t.elem),
+        Type::Ptr(t) => replace_impl_traits(&mut t.elem),
+        Type::Reference(t) => replace_impl_traits(&mut t.elem),
+        Type::Slice(t) => replace_impl_traits(&mut t.elem),
+        Type::Tuple(t) => t.elems.iter_mut().for_each(replace_impl_traits),
+        Type::Path(t) => {
+            if let Some(qself) = &mut t.qself {
+                replace_impl_traits(&mut qself.ty);
+            }
+            for segment in &mut t.path.segments {
+                match &mut segment.arguments {
+                    PathArguments::AngleBracketed(args) => {
+                        for arg in &mut args.args {
+                            match arg {
+                                GenericArgument::Type(ty) => replace_impl_traits(ty),
+                                GenericArgument::AssocType(assoc) => replace_impl_traits(&mut assoc.ty),
+                                _ => {}
+                            }
+                        }
+                    }
+                    PathArguments::Parenthesized(args) => {
+                        args.inputs.iter_mut().for_each(replace_impl_traits);
+                        if let ReturnType::Type(_, ty) = &mut args.output {
+                            replace_impl_traits(ty);
+                        }
+                    }
+                    PathArguments::None => {}
+                }
+            }
+        }
+        _ => {}
+    }
+}

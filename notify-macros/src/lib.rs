@@ -1,0 +1,122 @@
+//! The `#[alert_on_error]` attribute of `notify-core`.
+//!
+//! Use it through `notify_core::alert_on_error`: the generated code calls into
+//! `notify_core`, which this crate does not depend on.
+
+mod args;
+mod expand;
+mod valid;
+
+use proc_macro::TokenStream;
+
+/// Sends an alert when the function returns `Err` or panics.
+///
+/// ```ignore
+/// use notify_core::alert_on_error;
+///
+/// #[alert_on_error]
+/// fn nightly_export(day: Date) -> Result<(), ExportError> {
+///     let rows = load(day)?;
+///     upload(rows)?;
+///     Ok(())
+/// }
+/// ```
+///
+/// The function keeps its signature, visibility, documentation and other
+/// attributes as written, and behaves as before: it returns the same value, `return`
+/// and `?` keep their meaning, and a panic continues to unwind with the same
+/// payload after it has been reported (so `catch_unwind` and
+/// `#[should_panic(expected = "...")]` see what they saw before). With no
+/// notifier installed nothing is sent or printed, and the cost of a call is one
+/// atomic load.
+///
+/// # What it accepts
+///
+/// Sync and `async fn`; free functions, inherent and trait-impl methods (`self`,
+/// `&self`, `&mut self`); generics, lifetimes and `where` clauses; `impl Trait`
+/// in argument and return position; `unsafe fn`; any other attributes beside it
+/// (`#[inline]`, `#[must_use]`, `#[test]`, `#[tokio::test]` in either order).
+/// Not a `const fn` (an alert happens at run time) and not a non-function item:
+/// both are compile errors.
+///
+/// # Which functions report errors
+///
+/// A return type whose last path segment is `Result` is a result:
+/// `Result<T, E>`, `std::io::Result<T>`, `anyhow::Result<T>`, `std::fmt::Result`,
+/// and your own aliases named `Result`. An `Err` is reported with its `Display`
+/// text and, when the error implements `std::error::Error` (or is an
+/// `anyhow::Error`, `eyre::Report` or `Box<dyn Error>`), its `source()` chain;
+/// an error type with only `Debug` is reported with its `Debug` text. An error
+/// type with neither is a compile error at the return type.
+///
+/// Any other return type is watched for panics only, unless you mark it with
+/// the `result` option (for an alias of another name, such as
+/// `type Fallible<T> = Result<T, MyError>`).
+///
+/// # Options
+///
+/// `#[alert_on_error(option, ...)]`, each at most once:
+///
+/// - `severity = "warning" | "error" | "critical"`: the alert's severity. By
+///   default an `Err` is `"error"` and a panic is `"critical"`; the option sets
+///   both.
+/// - `title = "..."`: the alert's title, instead of one built from the function name.
+/// - `sinks("ops", ...)`: send only to the sinks with these names (see the
+///   sinks' `.named(...)`); by default every sink receives the alert.
+/// - `context(arg, ...)`: add these arguments' `Debug` text to the alert
+///   (`self` too, in a method). Nothing else of the arguments is ever sent.
+///   Like the fields of `tracing`'s `#[instrument]`, the values are formatted
+///   when the function is entered (the body may move or change them), and only
+///   when a notifier is installed.
+/// - `crate = "path"`: where `notify_core` is, when you reach it through a
+///   re-export (`crate = "my_app::reexports::notify_core"`).
+/// - `result`: treat the return type as a `Result` although its name is not
+///   `Result`.
+///
+/// ```ignore
+/// #[alert_on_error(severity = "critical", title = "Billing run failed", sinks("ops"), context(day))]
+/// async fn bill(day: Date, customers: &[Customer]) -> anyhow::Result<Summary> {
+///     /* ... */
+/// }
+/// ```
+///
+/// # What it expands to
+///
+/// The code you would write by hand without the macro (`__private` is
+/// `notify_core`'s hidden support module, not public API):
+///
+/// ```ignore
+/// fn nightly_export(day: Date) -> Result<(), ExportError> {
+///     static __NOTIFY_SITE: ::notify_core::__private::CallSite = ::notify_core::__private::CallSite {
+///         function: "nightly_export",
+///         module_path: module_path!(),
+///         file: file!(),
+///         line: line!(),
+///         severity: None,
+///         title: None,
+///         sinks: &[],
+///     };
+///     let __notify_context = ::notify_core::__private::Context::none();
+///     // Reports a panic from its `Drop` while the body unwinds.
+///     let __notify_guard = ::notify_core::__private::PanicGuard::new(&__NOTIFY_SITE, __notify_context);
+///     // A closure, so that `return` and `?` in the body keep their meaning.
+///     let __notify_result: Result<(), ExportError> = (move || {
+///         let rows = load(day)?;
+///         upload(rows)?;
+///         Ok(())
+///     })();
+///     let __notify_context = __notify_guard.disarm();
+///     if let Err(error) = &__notify_result {
+///         // Reports `error` (Display, source chain or Debug) with the call site.
+///     }
+///     __notify_result
+/// }
+/// ```
+///
+/// An `async fn` stays an `async fn`; its body runs as `async move { ... }`
+/// inside `__private::Watch`, which guards each poll the same way, so a panic
+/// is reported on whichever thread polls the future.
+#[proc_macro_attribute]
+pub fn alert_on_error(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::alert_on_error(args.into(), item.into()).into()
+}

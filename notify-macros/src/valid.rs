@@ -1,0 +1,113 @@
+//! Checks on the annotated item, each error on the token at fault.
+
+use proc_macro2::{Span, TokenStream};
+use syn::spanned::Spanned;
+use syn::{FnArg, Ident, Item, ItemFn, Pat, ReturnType};
+
+use crate::args::Args;
+
+/// The error for an item that is not a function with a body.
+pub(crate) fn not_a_function(item: TokenStream) -> syn::Error {
+    const MESSAGE: &str = "`#[alert_on_error]` can only be applied to a function with a body";
+    let span = match syn::parse2::<Item>(item.clone()) {
+        Ok(item) => item_keyword(&item),
+        // Not an item at all (a trait method without a body, a statement, ...):
+        // point at its first token.
+        Err(_) => item.into_iter().next().map_or_else(Span::call_site, |t| t.span()),
+    };
+    syn::Error::new(span, MESSAGE)
+}
+
+/// The keyword that says what the item is (`struct`, `enum`, ...).
+fn item_keyword(item: &Item) -> Span {
+    match item {
+        Item::Const(i) => i.const_token.span,
+        Item::Enum(i) => i.enum_token.span,
+        Item::ExternCrate(i) => i.extern_token.span,
+        Item::ForeignMod(i) => i.abi.extern_token.span,
+        Item::Impl(i) => i.impl_token.span,
+        Item::Macro(i) => i.mac.path.span(),
+        Item::Mod(i) => i.mod_token.span,
+        Item::Static(i) => i.static_token.span,
+        Item::Struct(i) => i.struct_token.span,
+        Item::Trait(i) => i.trait_token.span,
+        Item::TraitAlias(i) => i.trait_token.span,
+        Item::Type(i) => i.type_token.span,
+        Item::Union(i) => i.union_token.span,
+        Item::Use(i) => i.use_token.span,
+        other => other.span(),
+    }
+}
+
+/// Checks the function against the options.
+pub(crate) fn check(func: &ItemFn, args: &Args) -> syn::Result<()> {
+    let sig = &func.sig;
+    if let Some(constness) = &sig.constness {
+        return Err(syn::Error::new(
+            constness.span,
+            "`#[alert_on_error]` cannot wrap a `const fn`: an alert is sent at run time, \
+             and the wrapper is not const",
+        ));
+    }
+    if let (Some(result), ReturnType::Default) = (&args.result, &sig.output) {
+        return Err(syn::Error::new(
+            result.span(),
+            "`result` marks the return type as a `Result`, but this function returns `()`",
+        ));
+    }
+    if let Some(names) = &args.context {
+        let has_self = sig.receiver().is_some();
+        let mut bindings = Vec::new();
+        for input in &sig.inputs {
+            if let FnArg::Typed(arg) = input {
+                collect_bindings(&arg.pat, &mut bindings);
+            }
+        }
+        for name in names {
+            if name == "self" {
+                if !has_self {
+                    return Err(syn::Error::new(
+                        name.span(),
+                        "`context(self)` needs a method: this function has no `self` argument",
+                    ));
+                }
+            } else if !bindings.iter().any(|b| *b == name) {
+                let mut all: Vec<String> = Vec::new();
+                if has_self {
+                    all.push("`self`".to_owned());
+                }
+                all.extend(bindings.iter().map(|b| format!("`{b}`")));
+                let listed = if all.is_empty() {
+                    "this function has no arguments".to_owned()
+                } else {
+                    format!("its arguments are {}", all.join(", "))
+                };
+                return Err(syn::Error::new(
+                    name.span(),
+                    format!("`context({name})` names no argument of this function; {listed}"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The names an argument pattern binds (`a`, `mut b`, `(x, y)`, `Point { x, .. }`).
+fn collect_bindings<'a>(pat: &'a Pat, out: &mut Vec<&'a Ident>) {
+    match pat {
+        Pat::Ident(p) => {
+            out.push(&p.ident);
+            if let Some((_, sub)) = &p.subpat {
+                collect_bindings(sub, out);
+            }
+        }
+        Pat::Paren(p) => collect_bindings(&p.pat, out),
+        Pat::Reference(p) => collect_bindings(&p.pat, out),
+        Pat::Slice(p) => p.elems.iter().for_each(|p| collect_bindings(p, out)),
+        Pat::Struct(p) => p.fields.iter().for_each(|f| collect_bindings(&f.pat, out)),
+        Pat::Tuple(p) => p.elems.iter().for_each(|p| collect_bindings(p, out)),
+        Pat::TupleStruct(p) => p.elems.iter().for_each(|p| collect_bindings(p, out)),
+        Pat::Type(p) => collect_bindings(&p.pat, out),
+        _ => {}
+    }
+}
