@@ -43,7 +43,10 @@ fn the_same_values_are_returned() {
     let alerts = capture_alerts(|| {
         assert_eq!(charge("ann", 10), Ok(20));
         assert_eq!(charge("bob", 5_000), Err(QuotaExceeded("bob".into())));
-        assert_eq!(owned_values(2), (vec!["0".to_owned(), "1".to_owned()], Box::new(2)));
+        assert_eq!(
+            owned_values(2),
+            (vec!["0".to_owned(), "1".to_owned()], Box::new(2))
+        );
         assert!(std::ptr::eq(borrowed_value(&items).unwrap(), &items[1]));
     });
     assert_eq!(alerts.len(), 1);
@@ -179,7 +182,12 @@ fn a_panic_caught_inside_the_body_raises_nothing() {
     }
     let alerts = capture_alerts(|| assert_eq!(recovers(), 5));
     // The panic never left the annotated function.
-    assert!(alerts.iter().all(|a| a.location.function != "macro_behaviour::recovers"), "{alerts:#?}");
+    assert!(
+        alerts
+            .iter()
+            .all(|a| a.location.function != "macro_behaviour::recovers"),
+        "{alerts:#?}"
+    );
 }
 
 #[test]

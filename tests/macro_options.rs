@@ -60,8 +60,14 @@ fn severity_defaults_to_error_for_err_and_critical_for_panic() {
         assert!(catch_unwind(|| plain(false)).is_err());
     });
     assert_eq!(alerts.len(), 2);
-    assert_eq!((alerts[0].kind, alerts[0].severity), (AlertKind::Error, Severity::Error));
-    assert_eq!((alerts[1].kind, alerts[1].severity), (AlertKind::Panic, Severity::Critical));
+    assert_eq!(
+        (alerts[0].kind, alerts[0].severity),
+        (AlertKind::Error, Severity::Error)
+    );
+    assert_eq!(
+        (alerts[1].kind, alerts[1].severity),
+        (AlertKind::Panic, Severity::Critical)
+    );
 }
 
 #[test]
@@ -168,7 +174,10 @@ fn context_adds_only_the_named_arguments() {
     assert_eq!(
         alert.context,
         [
-            ("invoice".to_owned(), "Invoice { id: 7, lines: 2 }".to_owned()),
+            (
+                "invoice".to_owned(),
+                "Invoice { id: 7, lines: 2 }".to_owned()
+            ),
             ("attempt".to_owned(), "3".to_owned()),
         ]
     );
@@ -260,7 +269,10 @@ fn context_can_name_bindings_of_destructured_arguments() {
     assert_eq!(alert.kind, AlertKind::Panic);
     assert_eq!(
         alert.context,
-        [("x".to_owned(), "100".to_owned()), ("label".to_owned(), "9".to_owned())]
+        [
+            ("x".to_owned(), "100".to_owned()),
+            ("label".to_owned(), "9".to_owned())
+        ]
     );
 }
 
@@ -282,6 +294,22 @@ fn formats_context(value: Counted<'_>) -> Result<(), Timeout> {
 
 #[test]
 fn context_is_not_formatted_when_nothing_listens() {
+    // A capture scope open on any thread counts as listening, so this runs
+    // alone, in a fresh process of this test binary.
+    if std::env::var_os("NOTIFY_MACRO_TEST_ALONE").is_none() {
+        let alone = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "context_is_not_formatted_when_nothing_listens"])
+            .env("NOTIFY_MACRO_TEST_ALONE", "1")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&alone.stdout);
+        assert!(
+            alone.status.success() && stdout.contains("1 passed"),
+            "run alone:\n{stdout}\n{}",
+            String::from_utf8_lossy(&alone.stderr)
+        );
+        return;
+    }
     let formatted = Cell::new(0);
     assert_eq!(formats_context(Counted(&formatted)), Ok(()));
     assert_eq!(formatted.get(), 0, "no notifier installed: no formatting");
@@ -319,7 +347,10 @@ fn crate_option_reaches_the_runtime_through_another_path() {
     });
     assert_eq!(alerts.len(), 2);
     assert_eq!(alerts[0].title, "through a re-export");
-    assert_eq!(alerts[1].location.function, "macro_options::through_renamed_import");
+    assert_eq!(
+        alerts[1].location.function,
+        "macro_options::through_renamed_import"
+    );
 }
 
 // ---------------------------------------------------------------- result
@@ -357,7 +388,11 @@ fn result_option_marks_an_alias_of_another_name() {
         assert_eq!(marked_alias(true), Err(Invalid));
         assert_eq!(block_on(marked_alias_later()), Err(Invalid));
     });
-    assert_eq!(alerts.len(), 2, "only the marked alias reports: {alerts:#?}");
+    assert_eq!(
+        alerts.len(),
+        2,
+        "only the marked alias reports: {alerts:#?}"
+    );
     assert_eq!(alerts[0].location.function, "macro_options::marked_alias");
     assert_eq!(alerts[0].message, "validation failed");
     assert_eq!(alerts[1].severity, Severity::Warning);

@@ -50,7 +50,11 @@ fn sync_free_fn_reports_err_with_its_call_site() {
     assert_eq!(alert.kind, AlertKind::Error);
     assert_eq!(alert.message, "disk full");
     assert_eq!(alert.location.function, "macro_shapes::sync_free_fn");
-    assert!(alert.location.file.ends_with("macro_shapes.rs"), "{}", alert.location.file);
+    assert!(
+        alert.location.file.ends_with("macro_shapes.rs"),
+        "{}",
+        alert.location.file
+    );
     assert_eq!(alert.location.line, SYNC_FREE_FN_LINE);
 }
 
@@ -91,7 +95,10 @@ fn async_fn_reports_a_panic_inside_a_poll() {
     let alert = one_alert(alerts);
     assert_eq!(alert.kind, AlertKind::Panic);
     assert_eq!(alert.message, "async boom");
-    assert_eq!(alert.location.function, "macro_shapes::async_panics_after_an_await");
+    assert_eq!(
+        alert.location.function,
+        "macro_shapes::async_panics_after_an_await"
+    );
 }
 
 #[test]
@@ -202,7 +209,10 @@ fn method_with_self_by_value() {
         assert_eq!(Counter { count: 5 }.into_count(), Ok(5));
         assert_eq!(Counter { count: 0 }.into_count(), Err(DiskFull));
     });
-    assert_eq!(one_alert(alerts).location.function, "macro_shapes::into_count");
+    assert_eq!(
+        one_alert(alerts).location.function,
+        "macro_shapes::into_count"
+    );
 }
 
 #[test]
@@ -214,7 +224,10 @@ fn async_methods_with_ref_and_mut_self() {
         assert_eq!(block_on(counter.bump_later()), Err(DiskFull));
     });
     assert_eq!(counter.count, 21);
-    assert_eq!(one_alert(alerts).location.function, "macro_shapes::bump_later");
+    assert_eq!(
+        one_alert(alerts).location.function,
+        "macro_shapes::bump_later"
+    );
 }
 
 trait Store {
@@ -273,7 +286,11 @@ fn trait_impl_methods() {
     let functions: Vec<String> = alerts.into_iter().map(|a| a.location.function).collect();
     assert_eq!(
         functions,
-        ["macro_shapes::load", "macro_shapes::fetch", "macro_shapes::reset"]
+        [
+            "macro_shapes::load",
+            "macro_shapes::fetch",
+            "macro_shapes::reset"
+        ]
     );
 }
 
@@ -290,7 +307,9 @@ where
 }
 
 #[alert_on_error]
-fn describe_first<T: fmt::Debug + Clone, const N: usize>(items: [T; N]) -> Result<String, DiskFull> {
+fn describe_first<T: fmt::Debug + Clone, const N: usize>(
+    items: [T; N],
+) -> Result<String, DiskFull> {
     match items.first() {
         Some(first) => Ok(format!("{:?}", first.clone())),
         None => Err(DiskFull),
@@ -357,14 +376,20 @@ fn lifetimes_named_bounded_and_elided() {
         assert_eq!(parser.rest(99), Err(DiskFull));
     });
     let functions: Vec<String> = alerts.into_iter().map(|a| a.location.function).collect();
-    assert_eq!(functions, ["macro_shapes::first_word", "macro_shapes::rest"]);
+    assert_eq!(
+        functions,
+        ["macro_shapes::first_word", "macro_shapes::rest"]
+    );
 }
 
 // ---------------------------------------------------------------- impl Trait
 
 #[alert_on_error]
 fn sum_all(values: impl IntoIterator<Item = u32>) -> Result<u32, DiskFull> {
-    values.into_iter().try_fold(0u32, |sum, v| sum.checked_add(v)).ok_or(DiskFull)
+    values
+        .into_iter()
+        .try_fold(0u32, |sum, v| sum.checked_add(v))
+        .ok_or(DiskFull)
 }
 
 #[alert_on_error]
@@ -419,7 +444,10 @@ fn unsafe_fn() {
         assert_eq!(unsafe { read_value(&value) }, Ok(41));
         assert_eq!(unsafe { read_value(std::ptr::null()) }, Err(DiskFull));
     });
-    assert_eq!(one_alert(alerts).location.function, "macro_shapes::read_value");
+    assert_eq!(
+        one_alert(alerts).location.function,
+        "macro_shapes::read_value"
+    );
 }
 
 // ---------------------------------------------------------------- return types
@@ -443,7 +471,8 @@ fn std_io_result() {
 #[alert_on_error]
 fn load_settings() -> anyhow::Result<u32> {
     use anyhow::Context as _;
-    let text = std::fs::read_to_string("/definitely/not/here/settings.toml").context("reading settings.toml")?;
+    let text = std::fs::read_to_string("/definitely/not/here/settings.toml")
+        .context("reading settings.toml")?;
     Ok(text.len() as u32)
 }
 
@@ -455,7 +484,11 @@ fn anyhow_result_reports_context_and_causes() {
     let alert = one_alert(alerts);
     assert_eq!(alert.message, "reading settings.toml");
     assert_eq!(alert.causes.len(), 1, "{:?}", alert.causes);
-    assert!(alert.causes[0].contains("No such file"), "{:?}", alert.causes);
+    assert!(
+        alert.causes[0].contains("No such file"),
+        "{:?}",
+        alert.causes
+    );
 }
 
 #[alert_on_error]
@@ -509,7 +542,13 @@ fn project_alias_named_result_and_full_path() {
         assert_eq!(with_core_path(true), Err(DiskFull));
     });
     let functions: Vec<String> = alerts.into_iter().map(|a| a.location.function).collect();
-    assert_eq!(functions, ["macro_shapes::with_project_alias", "macro_shapes::with_core_path"]);
+    assert_eq!(
+        functions,
+        [
+            "macro_shapes::with_project_alias",
+            "macro_shapes::with_core_path"
+        ]
+    );
 }
 
 #[alert_on_error]
@@ -729,7 +768,7 @@ fn return_and_question_mark_keep_their_meaning() {
 #[inline]
 #[must_use = "the export count matters"]
 #[alert_on_error]
-#[allow(clippy::unnecessary_wraps)]
+#[allow(clippy::unnecessary_wraps, clippy::mixed_attributes_style)]
 pub fn with_other_attributes(n: u32) -> Result<u32, DiskFull> {
     #![allow(unused_mut)]
     let mut doubled = n * 2;
@@ -776,4 +815,28 @@ fn panic_in_sync_fn_is_reported_with_kind_panic() {
     let alert = one_alert(alerts);
     assert_eq!(alert.kind, AlertKind::Panic);
     assert_eq!(alert.location.function, "macro_shapes::bump");
+}
+
+#[alert_on_error]
+fn run_forever(stop_with: &str) -> ! {
+    if !stop_with.is_empty() {
+        panic!("{stop_with}");
+    }
+    loop {
+        std::thread::park();
+    }
+}
+
+#[test]
+fn never_returning_fn_is_watched_for_panics() {
+    let alerts = capture_alerts(|| {
+        let payload = catch_unwind(|| run_forever("worker stopped")).unwrap_err();
+        assert_eq!(
+            payload.downcast_ref::<String>().map(String::as_str),
+            Some("worker stopped")
+        );
+    });
+    let alert = one_alert(alerts);
+    assert_eq!(alert.kind, AlertKind::Panic);
+    assert_eq!(alert.location.function, "macro_shapes::run_forever");
 }

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
 use crate::alert::Alert;
 use crate::config::{ConfigError, DiagnosticFn, NotifierBuilder, Settings};
@@ -263,6 +263,7 @@ impl Notifier {
             policy,
             client: crate::sink::http::build_client(builder.request_timeout),
             unknown_routes_reported: Default::default(),
+            in_flight_limit: builder.queue_capacity,
         };
         let spawned = std::thread::Builder::new()
             .name(String::from("notify-dispatcher"))
@@ -444,10 +445,15 @@ struct Dispatcher {
     policy: RetryPolicy,
     client: reqwest::Client,
     unknown_routes_reported: Mutex<HashMap<String, ()>>,
+    /// Queued alerts taken into delivery at once (one permit each, held
+    /// until every delivery of the alert finished): with a hanging sink the
+    /// dispatcher stops taking alerts, so the queue fills and overflow is
+    /// dropped and counted, instead of deliveries piling up in memory.
+    in_flight_limit: usize,
 }
 
 /// Marks one alert done when every delivery of it has finished.
-struct Completion(Arc<Shared>);
+struct Completion(Arc<Shared>, #[allow(dead_code)] Option<OwnedSemaphorePermit>);
 
 impl Drop for Completion {
     fn drop(&mut self) {
@@ -474,27 +480,47 @@ impl Dispatcher {
         };
         let window = self.shared.storm.window();
         let sweep_every = (window / 4).clamp(Duration::from_millis(50), Duration::from_secs(1));
+        let in_flight = Arc::new(Semaphore::new(self.in_flight_limit.max(1)));
         runtime.block_on(async {
             let mut tick = tokio::time::interval(sweep_every);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let mut controls_open = true;
+            // A flush request, and how many jobs queued before it are still
+            // to be handled: its sweep waits for them, so that the windows
+            // they open have their templates and none of their repeats is
+            // left out of the summaries.
+            let mut flush: Option<(u64, usize)> = None;
             loop {
                 tokio::select! {
-                    job = jobs.recv() => match job {
-                        Some(job) => self.handle(job),
-                        None => break,
+                    next = async {
+                        // Cancel-safe: a permit taken without a job is given back.
+                        let permit = in_flight.clone().acquire_owned().await.ok();
+                        (jobs.recv().await, permit)
+                    } => match next {
+                        (Some(job), permit) => {
+                            self.handle(job, permit);
+                            if let Some((_, before)) = &mut flush {
+                                *before = before.saturating_sub(1);
+                            }
+                        }
+                        (None, _) => break,
                     },
                     control = controls.recv(), if controls_open => match control {
                         Some(Control::Flush(ticket)) => {
-                            self.sweep(true);
-                            let mut p = self.shared.progress();
-                            p.flush_swept = p.flush_swept.max(ticket);
-                            drop(p);
-                            self.shared.progress_changed.notify_all();
+                            let ticket = flush.map_or(ticket, |(t, _)| t.max(ticket));
+                            flush = Some((ticket, jobs.len()));
                         }
                         None => controls_open = false,
                     },
                     _ = tick.tick() => self.sweep(false),
+                }
+                if let Some((ticket, 0)) = flush {
+                    flush = None;
+                    self.sweep(true);
+                    let mut p = self.shared.progress();
+                    p.flush_swept = p.flush_swept.max(ticket);
+                    drop(p);
+                    self.shared.progress_changed.notify_all();
                 }
             }
         });
@@ -505,11 +531,14 @@ impl Dispatcher {
         for summary in self.shared.storm.sweep(all) {
             self.shared.add_pending();
             self.shared.queued.fetch_add(1, Ordering::Relaxed);
-            self.handle(Job {
-                alert: summary,
-                backtrace: None,
-                opens_window: false,
-            });
+            self.handle(
+                Job {
+                    alert: summary,
+                    backtrace: None,
+                    opens_window: false,
+                },
+                None,
+            );
         }
         let evicted = self.shared.storm.take_evicted();
         if evicted > 0 {
@@ -520,8 +549,8 @@ impl Dispatcher {
         }
     }
 
-    fn handle(&self, job: Job) {
-        let completion = Arc::new(Completion(self.shared.clone()));
+    fn handle(&self, job: Job, permit: Option<OwnedSemaphorePermit>) {
+        let completion = Arc::new(Completion(self.shared.clone(), permit));
         let mut alert = job.alert;
         if let Some(raw) = job.backtrace {
             alert.backtrace = crate::capture::resolve_and_trim(raw);
@@ -533,7 +562,9 @@ impl Dispatcher {
         }
         let alert = Arc::new(alert);
         if job.opens_window {
-            self.shared.storm.set_template(alert.fingerprint, alert.clone());
+            self.shared
+                .storm
+                .set_template(alert.fingerprint, alert.clone());
         }
         let routed_somewhere = alert.sinks.is_empty()
             || self

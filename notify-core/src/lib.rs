@@ -62,7 +62,8 @@ pub use config::{
 };
 pub use dispatch::{FlushGuard, Notifier, Stats};
 pub use notify_macros::alert_on_error;
-pub use sink::{BoxFuture, Console, Memory, Routed, Sink, SinkError, SinkExt};
+pub use sink::{Alertmanager, BoxFuture, Console, Memory, Routed, Sink, SinkError, SinkExt};
+pub use sink::{Telegram, TELEGRAM_API_URL};
 
 use std::time::Duration;
 

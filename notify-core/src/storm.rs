@@ -3,9 +3,12 @@
 //!
 //! A fingerprint is the call site + kind + error text; the text is streamed
 //! into the hasher through `fmt::Write`, never formatted into a `String`, so
-//! checking a repeat allocates nothing. The table is sharded and capped: when
-//! a shard is full, the oldest entry is evicted (its pending summary is still
-//! delivered) and the eviction is counted.
+//! checking a repeat allocates nothing. The table is sharded and capped (the
+//! shards' capacities add up to exactly `max_fingerprints`): when a shard is
+//! full, its oldest entry is evicted and the eviction is counted. An evicted
+//! entry's repeats are never forgotten: they are summarised at once, or, if
+//! its first alert is still on its way to the dispatcher (no template yet),
+//! kept aside as an *orphan* until the template arrives.
 
 use std::collections::HashMap;
 use std::fmt::{self, Write as _};
@@ -134,6 +137,12 @@ struct Entry {
 
 struct Shard {
     entries: HashMap<u64, Entry, BuildPassThrough>,
+    /// How many entries this shard may hold.
+    cap: usize,
+    /// Evicted entries with repeats whose first alert has not reached the
+    /// dispatcher yet, oldest first. Each has a first alert in flight, so
+    /// there are at most as many as the queue holds; bounded by `cap` too.
+    orphans: Vec<(u64, Entry)>,
 }
 
 /// The key already is a good hash.
@@ -164,7 +173,6 @@ impl Hasher for PassThrough {
 pub(crate) struct StormControl {
     window: Duration,
     window_ms: u64,
-    per_shard: usize,
     shards: Box<[Mutex<Shard>]>,
     epoch: Instant,
     epoch_wall: SystemTime,
@@ -173,15 +181,21 @@ pub(crate) struct StormControl {
 
 impl StormControl {
     pub(crate) fn new(window: Duration, max_fingerprints: usize) -> Self {
-        let per_shard = max_fingerprints.div_ceil(SHARDS).max(1);
+        let max = max_fingerprints.max(1);
+        // Fewer shards than SHARDS when the cap is tiny, so that every shard
+        // holds at least one entry and the capacities add up to `max`.
+        let count = SHARDS.min(max);
         StormControl {
             window,
             window_ms: window.as_millis().min(u128::from(u64::MAX)) as u64,
-            per_shard,
-            shards: (0..SHARDS)
-                .map(|_| {
+            shards: (0..count)
+                .map(|i| {
+                    let cap = max / count + usize::from(i < max % count);
                     Mutex::new(Shard {
-                        entries: HashMap::with_capacity_and_hasher(per_shard, BuildPassThrough),
+                        // Grows on demand: a large cap costs nothing until used.
+                        entries: HashMap::with_capacity_and_hasher(cap.min(64), BuildPassThrough),
+                        cap,
+                        orphans: Vec::new(),
                     })
                 })
                 .collect(),
@@ -204,10 +218,14 @@ impl StormControl {
     }
 
     fn shard(&self, fingerprint: u64) -> MutexGuard<'_, Shard> {
-        let shard = &self.shards[(fingerprint >> 58) as usize % SHARDS];
+        // Middle bits: the table itself uses the low bits (bucket) and the
+        // top seven (control bytes) of the same value.
+        let shard = &self.shards[(fingerprint >> 24) as usize % self.shards.len()];
         // A panic while holding the lock leaves the table consistent (plain
         // counters), so a poisoned lock is still usable.
-        shard.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        shard
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Fingerprints evicted because the table was full, since the last call.
@@ -238,7 +256,7 @@ impl StormControl {
             return Decision::Send(summary);
         }
         let mut summary = None;
-        if shard.entries.len() >= self.per_shard {
+        if shard.entries.len() >= shard.cap {
             summary = self.evict_oldest(&mut shard);
         }
         shard.entries.insert(
@@ -265,21 +283,44 @@ impl StormControl {
                 shard.entries.remove(&fingerprint);
                 count
             }
-            _ => 0,
+            Some(_) => 0,
+            // Evicted meanwhile: the newest orphan of this fingerprint is
+            // the window that this alert opened.
+            None => match shard
+                .orphans
+                .iter()
+                .rposition(|(fp, e)| *fp == fingerprint && e.template.is_none())
+            {
+                Some(i) => shard.orphans.remove(i).1.count,
+                None => 0,
+            },
         }
     }
 
     /// Remembers the alert that opened a window, to build its summary later.
+    /// First alerts reach the dispatcher in the order they were queued, so
+    /// the oldest orphan of this fingerprint waits for this one.
     pub(crate) fn set_template(&self, fingerprint: u64, alert: Arc<Alert>) {
         if self.window_ms == 0 {
             return;
         }
-        if let Some(entry) = self.shard(fingerprint).entries.get_mut(&fingerprint) {
+        let mut shard = self.shard(fingerprint);
+        if let Some((_, orphan)) = shard
+            .orphans
+            .iter_mut()
+            .find(|(fp, e)| *fp == fingerprint && e.template.is_none())
+        {
+            orphan.template = Some(alert);
+            return;
+        }
+        if let Some(entry) = shard.entries.get_mut(&fingerprint) {
             entry.template = Some(alert);
         }
     }
 
     fn evict_oldest(&self, shard: &mut Shard) -> Option<Alert> {
+        // A linear scan: evictions only happen on a new fingerprint (which
+        // captures a backtrace anyway), and shards are small at the default cap.
         let oldest = shard
             .entries
             .iter()
@@ -288,6 +329,16 @@ impl StormControl {
         let mut entry = shard.entries.remove(&oldest)?;
         self.evicted
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if entry.count > 0 && entry.template.is_none() {
+            // Its first alert is still queued: summarise when it arrives.
+            if shard.orphans.len() >= shard.cap.max(MIN_ORPHANS) {
+                // Only if first alerts never reach the dispatcher (it is
+                // stuck): drop the oldest rather than grow without bound.
+                shard.orphans.remove(0);
+            }
+            shard.orphans.push((oldest, entry));
+            return None;
+        }
         self.take_summary(&mut entry)
     }
 
@@ -321,7 +372,15 @@ impl StormControl {
                         out.push(summary);
                     }
                 }
-                !closed
+                // A closed window whose repeats still wait for their
+                // template stays until a later sweep can summarise them.
+                !closed || entry.count > 0
+            });
+            shard.orphans.retain_mut(|(_, orphan)| {
+                if let Some(summary) = self.take_summary(orphan) {
+                    out.push(summary);
+                }
+                orphan.count > 0
             });
         }
         out
@@ -336,6 +395,9 @@ impl StormControl {
             .sum()
     }
 }
+
+/// Orphans a shard may keep even when its cap is tiny.
+const MIN_ORPHANS: usize = 64;
 
 fn summary_of(template: &Alert, repeats: Repeats) -> Alert {
     let mut alert = template.clone();
@@ -395,5 +457,115 @@ mod tests {
         }
         assert!(storm.len() <= 64, "{}", storm.len());
         assert_eq!(storm.take_evicted(), 10_000 - storm.len() as u64);
+    }
+
+    #[test]
+    fn shard_capacities_add_up_to_the_cap() {
+        for max in [1, 5, 15, 16, 17, 100, 1000, 1023] {
+            let storm = StormControl::new(Duration::from_secs(60), max);
+            for fp in 0..(max as u64 * 40 + 100) {
+                let _ = storm.check(fp.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+            }
+            // Full, and never past the cap.
+            assert_eq!(storm.len(), max, "max_fingerprints = {max}");
+        }
+    }
+
+    fn template(fingerprint: u64) -> Arc<Alert> {
+        Arc::new(Alert {
+            kind: crate::alert::AlertKind::Error,
+            severity: crate::alert::Severity::Error,
+            title: String::from("Error in export"),
+            app_name: String::from("app"),
+            environment: None,
+            host: String::from("host"),
+            process_id: 1,
+            thread: String::from("main"),
+            timestamp: SystemTime::now(),
+            location: crate::alert::Location {
+                function: String::from("app::export"),
+                file: String::from("src/main.rs"),
+                line: 1,
+            },
+            message: String::from("disk full"),
+            causes: Vec::new(),
+            panic_location: None,
+            backtrace: Vec::new(),
+            context: Vec::new(),
+            repeats: None,
+            dropped: 0,
+            fingerprint,
+            sinks: Vec::new(),
+        })
+    }
+
+    fn repeats_of(summaries: &[Alert], fingerprint: u64) -> u64 {
+        summaries
+            .iter()
+            .filter(|a| a.fingerprint == fingerprint)
+            .map(|a| a.repeats.map_or(0, |r| r.count))
+            .sum()
+    }
+
+    #[test]
+    fn evicted_repeats_are_summarised_at_once_when_the_template_is_there() {
+        let storm = StormControl::new(Duration::from_secs(60), 1);
+        assert!(matches!(storm.check(1), Decision::Send(None)));
+        storm.set_template(1, template(1));
+        assert!(matches!(storm.check(1), Decision::Suppress));
+        assert!(matches!(storm.check(1), Decision::Suppress));
+        // A second fingerprint evicts the first: its summary comes back.
+        match storm.check(2) {
+            Decision::Send(Some(summary)) => {
+                assert_eq!(summary.fingerprint, 1);
+                assert_eq!(summary.repeats.map(|r| r.count), Some(2));
+            }
+            other => panic!("expected the evicted summary, got {other:?}"),
+        }
+        assert_eq!(storm.take_evicted(), 1);
+    }
+
+    #[test]
+    fn evicted_repeats_wait_for_a_template_that_is_still_queued() {
+        let storm = StormControl::new(Duration::from_secs(60), 1);
+        assert!(matches!(storm.check(1), Decision::Send(None)));
+        for _ in 0..3 {
+            assert!(matches!(storm.check(1), Decision::Suppress));
+        }
+        // Evicted before the dispatcher saw the first alert of 1.
+        assert!(matches!(storm.check(2), Decision::Send(None)));
+        assert_eq!(storm.take_evicted(), 1);
+        assert!(storm.sweep(true).is_empty(), "no template yet");
+        // The first alert of 1 reaches the dispatcher.
+        storm.set_template(1, template(1));
+        let summaries = storm.sweep(false);
+        assert_eq!(repeats_of(&summaries, 1), 3);
+        assert!(storm.sweep(true).is_empty(), "summarised once");
+    }
+
+    #[test]
+    fn a_forgotten_orphan_is_not_summarised() {
+        let storm = StormControl::new(Duration::from_secs(60), 1);
+        assert!(matches!(storm.check(1), Decision::Send(None)));
+        assert!(matches!(storm.check(1), Decision::Suppress));
+        assert!(matches!(storm.check(2), Decision::Send(None)));
+        // The first alert of 1 could not be queued: its repeat is handed back.
+        assert_eq!(storm.forget(1), 1);
+        storm.set_template(1, template(1));
+        assert!(storm.sweep(true).is_empty());
+    }
+
+    #[test]
+    fn a_closed_window_keeps_its_repeats_until_the_template_arrives() {
+        let storm = StormControl::new(Duration::from_millis(200), 10);
+        assert!(matches!(storm.check(1), Decision::Send(None)));
+        assert!(matches!(storm.check(1), Decision::Suppress));
+        std::thread::sleep(Duration::from_millis(250));
+        // Closed, but the first alert is still on its way: nothing to say yet,
+        // and nothing forgotten.
+        assert!(storm.sweep(false).is_empty());
+        storm.set_template(1, template(1));
+        assert_eq!(repeats_of(&storm.sweep(false), 1), 1);
+        assert_eq!(storm.len(), 0, "closed and summarised: forgotten");
     }
 }

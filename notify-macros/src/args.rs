@@ -105,9 +105,15 @@ impl Args {
             }
             "result" => {
                 if !(meta.input.is_empty() || meta.input.peek(Token![,])) {
-                    return Err(meta.error("`result` takes no value: write `#[alert_on_error(result)]`"));
+                    return Err(
+                        meta.error("`result` takes no value: write `#[alert_on_error(result)]`")
+                    );
                 }
-                let ident = meta.path.get_ident().cloned().expect("checked above: the path is one identifier");
+                let ident = meta
+                    .path
+                    .get_ident()
+                    .cloned()
+                    .expect("checked above: the path is one identifier");
                 set(&mut self.result, ident, &meta)
             }
             _ => Err(unknown_option(&meta)),
@@ -119,7 +125,10 @@ impl Args {
 fn set<T>(slot: &mut Option<T>, value: T, meta: &ParseNestedMeta) -> syn::Result<()> {
     if slot.is_some() {
         let name = path_text(&meta.path);
-        return Err(syn::Error::new_spanned(&meta.path, format!("duplicate option `{name}`")));
+        return Err(syn::Error::new_spanned(
+            &meta.path,
+            format!("duplicate option `{name}`"),
+        ));
     }
     *slot = Some(value);
     Ok(())
@@ -127,18 +136,28 @@ fn set<T>(slot: &mut Option<T>, value: T, meta: &ParseNestedMeta) -> syn::Result
 
 fn unknown_option(meta: &ParseNestedMeta) -> syn::Error {
     let name = path_text(&meta.path);
-    meta.error(format!("unknown option `{name}`; the options are {OPTIONS}"))
+    meta.error(format!(
+        "unknown option `{name}`; the options are {OPTIONS}"
+    ))
 }
 
 fn path_text(path: &Path) -> String {
-    let segments: Vec<String> = path.segments.iter().map(|s| s.ident.unraw().to_string()).collect();
+    let segments: Vec<String> = path
+        .segments
+        .iter()
+        .map(|s| s.ident.unraw().to_string())
+        .collect();
     segments.join("::")
 }
 
 /// `name = "string"`.
 fn parse_string(meta: &ParseNestedMeta, example: &str) -> syn::Result<LitStr> {
-    let input = meta.value().map_err(|e| syn::Error::new(e.span(), format!("expected `{example}`")))?;
-    input.parse::<LitStr>().map_err(|e| syn::Error::new(e.span(), format!("expected a string literal: `{example}`")))
+    let input = meta
+        .value()
+        .map_err(|e| syn::Error::new(e.span(), format!("expected `{example}`")))?;
+    input
+        .parse::<LitStr>()
+        .map_err(|e| syn::Error::new(e.span(), format!("expected a string literal: `{example}`")))
 }
 
 /// `name(item, item, ...)` with at least one item.
@@ -167,7 +186,9 @@ fn parse_level(literal: LitStr) -> syn::Result<Severity> {
         other => {
             return Err(syn::Error::new(
                 literal.span(),
-                format!("unknown severity `{other}`; expected \"warning\", \"error\" or \"critical\""),
+                format!(
+                    "unknown severity `{other}`; expected \"warning\", \"error\" or \"critical\""
+                ),
             ))
         }
     };

@@ -7,7 +7,8 @@ use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{
-    AttrStyle, Ident, GenericArgument, ItemFn, LitStr, Path, PathArguments, ReturnType, Type, TypeInfer,
+    AttrStyle, GenericArgument, Ident, ItemFn, LitStr, Path, PathArguments, ReturnType, Type,
+    TypeInfer,
 };
 
 use crate::args::Args;
@@ -39,9 +40,15 @@ fn with_error(item: TokenStream, error: syn::Error) -> TokenStream {
 }
 
 fn wrap(func: ItemFn, args: &Args) -> TokenStream {
-    let ItemFn { attrs, vis, sig, block } = func;
-    let (outer, inner): (Vec<_>, Vec<_>) =
-        attrs.into_iter().partition(|attr| matches!(attr.style, AttrStyle::Outer));
+    let ItemFn {
+        attrs,
+        vis,
+        sig,
+        block,
+    } = func;
+    let (outer, inner): (Vec<_>, Vec<_>) = attrs
+        .into_iter()
+        .partition(|attr| matches!(attr.style, AttrStyle::Outer));
     let krate = match &args.krate {
         Some(path) => path.to_token_stream(),
         None => quote!(::notify_core),
@@ -96,6 +103,20 @@ fn wrap(func: ItemFn, args: &Args) -> TokenStream {
             )
             .await;
         }
+    } else if returns_never(&sig.output) {
+        // `fn ... -> !` never returns: the guard only ever reports a panic, and
+        // `!` cannot be written as a `let` type on stable.
+        return quote! {
+            #(#outer)*
+            #vis #sig {
+                #(#inner)*
+                #site
+                let __notify_context = #context;
+                let __notify_guard = #private::PanicGuard::new(&__NOTIFY_SITE, __notify_context);
+                #[allow(clippy::redundant_closure_call)]
+                (move || -> ! #block)()
+            }
+        };
     } else {
         quote! {
             let __notify_guard = #private::PanicGuard::new(&__NOTIFY_SITE, __notify_context);
@@ -128,7 +149,11 @@ fn call_site(private: &TokenStream, ident: &syn::Ident, args: &Args) -> TokenStr
     let file = quote_spanned!(ident.span()=> ::core::file!());
     let severity = match &args.severity {
         Some(severity) => {
-            let variant = format_ident!("{}", severity.level.variant(), span = severity.literal.span());
+            let variant = format_ident!(
+                "{}",
+                severity.level.variant(),
+                span = severity.literal.span()
+            );
             quote!(::core::option::Option::Some(#private::Severity::#variant))
         }
         None => quote!(::core::option::Option::None),
@@ -238,7 +263,11 @@ fn result_error_tokens(output: &ReturnType, args: &Args) -> Option<TokenStream> 
     if !is_result(path) && args.result.is_none() {
         return None;
     }
-    Some(error_type(path).map_or(whole, |e| e.to_token_stream()))
+    Some(error_type(path).map_or(whole, ToTokens::to_token_stream))
+}
+
+fn returns_never(output: &ReturnType) -> bool {
+    matches!(output, ReturnType::Type(_, ty) if matches!(strip_groups(ty), Type::Never(_)))
 }
 
 fn strip_groups(ty: &Type) -> &Type {
@@ -299,7 +328,9 @@ fn replace_impl_traits(ty: &mut Type) {
                         for arg in &mut args.args {
                             match arg {
                                 GenericArgument::Type(ty) => replace_impl_traits(ty),
-                                GenericArgument::AssocType(assoc) => replace_impl_traits(&mut assoc.ty),
+                                GenericArgument::AssocType(assoc) => {
+                                    replace_impl_traits(&mut assoc.ty);
+                                }
                                 _ => {}
                             }
                         }

@@ -36,6 +36,8 @@ use proc_macro::TokenStream;
 /// `&self`, `&mut self`); generics, lifetimes and `where` clauses; `impl Trait`
 /// in argument and return position; `unsafe fn`; any other attributes beside it
 /// (`#[inline]`, `#[must_use]`, `#[test]`, `#[tokio::test]` in either order).
+/// A sync `fn ... -> !` is watched for panics. An `async fn`'s future stays
+/// `Send` whenever the body's is.
 /// Not a `const fn` (an alert happens at run time) and not a non-function item:
 /// both are compile errors.
 ///

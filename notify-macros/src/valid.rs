@@ -13,7 +13,10 @@ pub(crate) fn not_a_function(item: TokenStream) -> syn::Error {
         Ok(item) => item_keyword(&item),
         // Not an item at all (a trait method without a body, a statement, ...):
         // point at its first token.
-        Err(_) => item.into_iter().next().map_or_else(Span::call_site, |t| t.span()),
+        Err(_) => item
+            .into_iter()
+            .next()
+            .map_or_else(Span::call_site, |t| t.span()),
     };
     syn::Error::new(span, MESSAGE)
 }
@@ -71,7 +74,7 @@ pub(crate) fn check(func: &ItemFn, args: &Args) -> syn::Result<()> {
                         "`context(self)` needs a method: this function has no `self` argument",
                     ));
                 }
-            } else if !bindings.iter().any(|b| *b == name) {
+            } else if !bindings.contains(&name) {
                 let mut all: Vec<String> = Vec::new();
                 if has_self {
                     all.push("`self`".to_owned());

@@ -3,7 +3,12 @@
 
 use std::fmt::Write as _;
 
-use crate::alert::Alert;
+use crate::alert::{Alert, Severity};
+
+#[cfg(test)]
+pub(crate) mod checks;
+pub(crate) mod escape;
+pub(crate) mod fit;
 
 /// What replaces the part of a text that was cut.
 pub(crate) const TRUNCATED: &str = "… truncated";
@@ -75,6 +80,20 @@ pub(crate) fn facts(alert: &Alert) -> Vec<(&'static str, String)> {
         ));
     }
     facts
+}
+
+/// The first line every chat sink shows: `🔴 [ERROR] Error in nightly_export`.
+pub(crate) fn headline(alert: &Alert) -> String {
+    let mark = match alert.severity {
+        Severity::Warning => "⚠️",
+        Severity::Error => "🔴",
+        Severity::Critical => "🚨",
+    };
+    format!(
+        "{mark} [{}] {}",
+        alert.severity.as_str().to_uppercase(),
+        alert.title
+    )
 }
 
 /// `my_app::jobs::export (src/jobs.rs:42)`.

@@ -66,6 +66,77 @@ pub(crate) fn transport_error(error: reqwest::Error) -> SinkError {
     SinkError::retryable(message)
 }
 
+/// A platform's answer: status, headers and (the start of) the body.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    pub(crate) status: reqwest::StatusCode,
+    pub(crate) headers: reqwest::header::HeaderMap,
+    /// The body as text, at most [`MAX_ANSWER_BYTES`] of it.
+    pub(crate) body: String,
+}
+
+/// How much of an answer's body is read: enough for any error description.
+pub(crate) const MAX_ANSWER_BYTES: usize = 64 * 1024;
+
+/// POSTs a JSON `body` (already serialized) with extra `headers` through the
+/// shared client and reads the answer. Errors carry no URL.
+pub(crate) async fn post_json(
+    url: &str,
+    body: Vec<u8>,
+    headers: &[(&'static str, String)],
+) -> Result<Answer, SinkError> {
+    let mut request = client()
+        .post(url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(body);
+    for (name, value) in headers {
+        request = request.header(*name, value.as_str());
+    }
+    let mut response = request.send().await.map_err(transport_error)?;
+    let status = response.status();
+    let headers = std::mem::take(response.headers_mut());
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
+        let room = MAX_ANSWER_BYTES - bytes.len();
+        bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if bytes.len() >= MAX_ANSWER_BYTES {
+            break;
+        }
+    }
+    Ok(Answer {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    })
+}
+
+/// A URL reduced to what may be shown: `https://host[:port]`, or
+/// `"<redacted>"` if it does not parse. Paths and queries often hold secrets.
+pub(crate) fn redact_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(parsed) => match (parsed.host_str(), parsed.port()) {
+            (Some(host), Some(port)) => format!("{}://{host}:{port}", parsed.scheme()),
+            (Some(host), None) => format!("{}://{host}", parsed.scheme()),
+            _ => String::from("<redacted>"),
+        },
+        Err(_) => String::from("<redacted>"),
+    }
+}
+
+/// Checks that `url` is an absolute http(s) URL with a host; the error names
+/// `field` and never contains the URL.
+pub(crate) fn check_url(field: &str, url: &str) -> Result<(), crate::ConfigError> {
+    let parsed = reqwest::Url::parse(url.trim())
+        .map_err(|e| crate::ConfigError::new(field, format!("not a valid URL ({e})")))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(crate::ConfigError::new(field, "must be an http:// or https:// URL"));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(crate::ConfigError::new(field, "must name a host"));
+    }
+    Ok(())
+}
+
 /// Reads a `Retry-After` header given in (possibly fractional) seconds.
 pub(crate) fn retry_after_header(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;

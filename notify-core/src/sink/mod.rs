@@ -9,13 +9,17 @@ use std::time::Duration;
 use crate::alert::{Alert, Severity};
 use crate::config::ConfigError;
 
+mod alertmanager;
 mod console;
 pub(crate) mod http;
 mod memory;
 pub(crate) mod retry;
+mod telegram;
 
+pub use alertmanager::Alertmanager;
 pub use console::Console;
 pub use memory::Memory;
+pub use telegram::{Telegram, TELEGRAM_API_URL};
 
 /// A boxed, `Send` future, as [`Sink::send`] returns.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -275,6 +279,9 @@ pub(crate) fn from_env(
     sinks: &mut Vec<Box<dyn Sink>>,
 ) -> Result<(), ConfigError> {
     // Each HTTP sink adds itself here when its variables are set.
+    if let Some(sink) = alertmanager::from_env(get)? {
+        sinks.push(Box::new(sink));
+    }
     let _ = (get, sinks);
     Ok(())
 }

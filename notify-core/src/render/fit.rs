@@ -1,0 +1,127 @@
+//! Fitting an alert into a platform's limits: every sink cuts the same way.
+//!
+//! Costs are measured by a per-character cost function (what the platform
+//! counts of the escaped character, see [`super::escape`]), so plain text can
+//! be cut before escaping and never in the middle of an entity or a
+//! character. The header lines are kept whole; the parts that may be cut
+//! are cut in a fixed order — backtrace first, then context, then the error
+//! text — and a cut part ends with a visible "… truncated" marker.
+
+use super::escape::cost_of;
+use super::TRUNCATED;
+
+/// The marker a cut part ends with.
+pub(crate) const MARKER: &str = "\n… truncated";
+
+/// Cuts `text` so that its cost, marker included, is at most `budget`.
+/// Returns it whole if it fits. Cuts at a character boundary; with
+/// `whole_lines`, at the end of the last line that fits (when one does), so
+/// a backtrace keeps whole frames.
+pub(crate) fn cut(text: &str, budget: usize, cost: impl Fn(char) -> usize, whole_lines: bool) -> String {
+    if cost_of(text, &cost) <= budget {
+        return text.to_owned();
+    }
+    let marker_cost = cost_of(MARKER, &cost);
+    if budget < marker_cost {
+        // No room for the marker: the bare word if it fits, else nothing.
+        let word = TRUNCATED;
+        return if cost_of(word, &cost) <= budget {
+            word.to_owned()
+        } else {
+            String::new()
+        };
+    }
+    let room = budget - marker_cost;
+    let mut used = 0;
+    let mut end = 0;
+    for (i, c) in text.char_indices() {
+        let c_cost = cost(c);
+        if used + c_cost > room {
+            break;
+        }
+        used += c_cost;
+        end = i + c.len_utf8();
+    }
+    let mut prefix = &text[..end];
+    if whole_lines {
+        if let Some(newline) = prefix.rfind('\n') {
+            prefix = &prefix[..newline];
+        }
+    }
+    let mut out = String::with_capacity(prefix.len() + MARKER.len());
+    out.push_str(prefix.trim_end());
+    if out.is_empty() {
+        out.push_str(TRUNCATED);
+    } else {
+        out.push_str(MARKER);
+    }
+    out
+}
+
+/// Shares `budget` among parts whose full costs are `costs`. Parts not in
+/// `cut_order` (the header) keep their cost; the others give up what is
+/// needed, in `cut_order`, first down to `keep` (room for the marker), then,
+/// if the header leaves no room at all, to nothing. Returns each part's
+/// budget; a budget of 0 means "leave the part out".
+pub(crate) fn share(costs: &[usize], budget: usize, cut_order: &[usize], keep: usize) -> Vec<usize> {
+    let mut budgets = costs.to_vec();
+    let mut total: usize = costs.iter().sum();
+    for floor_pass in [true, false] {
+        for &i in cut_order {
+            if total <= budget {
+                return budgets;
+            }
+            let floor = if floor_pass { keep.min(budgets[i]) } else { 0 };
+            let give = (total - budget).min(budgets[i] - floor);
+            budgets[i] -= give;
+            total -= give;
+        }
+    }
+    budgets
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::escape::{html_cost, slack_cost};
+    use super::*;
+
+    #[test]
+    fn cut_fits_the_budget_with_the_marker() {
+        let text = "가나다라마바사".repeat(50);
+        let out = cut(&text, 100, html_cost, false);
+        assert!(cost_of(&out, html_cost) <= 100);
+        assert!(out.ends_with(TRUNCATED));
+        assert_eq!(cut("short", 100, html_cost, false), "short");
+    }
+
+    #[test]
+    fn cut_counts_escaped_length() {
+        let text = "<".repeat(100);
+        let out = cut(&text, 50, slack_cost, false);
+        assert!(cost_of(&out, slack_cost) <= 50, "{out}");
+    }
+
+    #[test]
+    fn cut_keeps_whole_lines_when_asked() {
+        let text = "frame one\nframe two\nframe three";
+        let out = cut(text, 24, html_cost, true);
+        assert_eq!(out, "frame one\n… truncated");
+    }
+
+    #[test]
+    fn cut_of_tiny_budget_is_empty_or_marker() {
+        assert_eq!(cut("abcdefghijklmnop", 3, html_cost, false), "");
+        assert_eq!(cut("abcdefghijklmnopqrstuvw", 11, html_cost, false), TRUNCATED);
+    }
+
+    #[test]
+    fn share_cuts_in_order_and_keeps_the_header() {
+        // header 10, error 50, backtrace 100; budget 100.
+        let b = share(&[10, 50, 100], 100, &[2, 1], 12);
+        assert_eq!(b, vec![10, 50, 40]);
+        let b = share(&[10, 50, 100], 40, &[2, 1], 12);
+        assert_eq!(b, vec![10, 18, 12]);
+        let b = share(&[10, 50, 100], 10, &[2, 1], 12);
+        assert_eq!(b, vec![10, 0, 0]);
+    }
+}

@@ -1,0 +1,109 @@
+//! Whole-process behaviour, checked by running a small program
+//! (`tests/fixtures/app`) built twice: with the default unwinding panics and
+//! with `panic = "abort"`.
+//!
+//! The fixture has its own target directory (a nested cargo may not share
+//! ours while `cargo test` holds it), so the first run builds it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+fn fixture_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/app")
+}
+
+fn target_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("fixture-app")
+}
+
+fn build(profile: &str) -> PathBuf {
+    let status = Command::new(env!("CARGO"))
+        .arg("build")
+        .arg("--quiet")
+        .arg("--manifest-path")
+        .arg(fixture_dir().join("Cargo.toml"))
+        .arg("--profile")
+        .arg(profile)
+        .arg("--target-dir")
+        .arg(target_dir())
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_TARGET_DIR")
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "building the fixture ({profile}) failed");
+    let dir = if profile == "dev" { "debug" } else { profile };
+    target_dir().join(dir).join("notify-fixture-app")
+}
+
+fn unwinding_binary() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| build("dev"))
+}
+
+fn aborting_binary() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| build("abort"))
+}
+
+/// Runs the fixture with no `NOTIFY_*` variables (so: the console sink).
+fn run(binary: &Path, mode: &str) -> Output {
+    let mut command = Command::new(binary);
+    command.arg(mode);
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("NOTIFY_") {
+            command.env_remove(name);
+        }
+    }
+    command
+        .env("NOTIFY_APP_NAME", "fixture")
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .expect("fixture runs")
+}
+
+#[test]
+fn with_no_notifier_nothing_is_sent_or_printed() {
+    let out = run(unwinding_binary(), "no-notifier");
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // Only the standard panic message of the caught panic, nothing of ours.
+    assert!(stderr.contains("fixture panic: caught"), "{stderr}");
+    assert!(!stderr.contains("fixture failure"), "{stderr}");
+    assert!(!stderr.contains("notify:"), "{stderr}");
+    assert!(!stderr.contains("━━"), "{stderr}");
+}
+
+#[test]
+fn a_panic_unwinding_out_of_main_is_delivered() {
+    let out = run(unwinding_binary(), "unwind-main");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no NOTIFY_* sink variable is set; alerts go to the console"),
+        "{stderr}"
+    );
+    // The Err before the panic, delivered by the guard as `main` unwinds.
+    assert!(stderr.contains("[ERROR] Error in fails"), "{stderr}");
+    assert!(stderr.contains("fixture failure"), "{stderr}");
+    assert!(stderr.contains("app          fixture"), "{stderr}");
+}
+
+#[test]
+fn with_panic_abort_the_hook_delivers_before_the_abort() {
+    let out = run(aborting_binary(), "panic-in-function");
+    assert!(!out.status.success());
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(out.status.signal(), Some(6), "aborted with SIGABRT");
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("[CRITICAL] Panic in explodes"), "{stderr}");
+    assert!(stderr.contains("fixture panic: abort"), "{stderr}");
+    assert!(
+        stderr.contains("notify_fixture_app::explodes"),
+        "the backtrace shows the panicking function: {stderr}"
+    );
+}

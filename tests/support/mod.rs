@@ -1,0 +1,233 @@
+//! Local stand-ins for the platforms, on 127.0.0.1 only. Each answers the
+//! way PLATFORMS.md says its platform does, checks every request the way
+//! the platform would, and can be told to fail first (a script of replies).
+#![allow(dead_code)]
+
+pub mod discord;
+pub mod slack;
+pub mod telegram;
+
+use std::collections::{HashMap, VecDeque};
+use std::net::TcpListener as StdListener;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+
+/// One request as the server saw it.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: Method,
+    pub path: String,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    pub at: Instant,
+}
+
+impl Recorded {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// A reply: status, headers, body.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn new(status: u16, body: impl Into<String>) -> Self {
+        Reply {
+            status,
+            headers: Vec::new(),
+            body: body.into(),
+        }
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+}
+
+impl IntoResponse for Reply {
+    fn into_response(self) -> Response {
+        let mut response = (
+            StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            self.body,
+        )
+            .into_response();
+        for (name, value) in self.headers {
+            response.headers_mut().insert(
+                HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_str(&value).unwrap(),
+            );
+        }
+        response
+    }
+}
+
+/// What a platform makes of a request: the key its script is kept under
+/// (a chat id, or "") and either its success reply or a refusal.
+pub struct Verdict {
+    pub key: String,
+    pub outcome: Result<Reply, Reply>,
+}
+
+type Judge = dyn Fn(&Recorded) -> Verdict + Send + Sync;
+
+struct State {
+    judge: Box<Judge>,
+    requests: Mutex<Vec<(Recorded, u16)>>,
+    script: Mutex<HashMap<String, VecDeque<Reply>>>,
+}
+
+/// A running test server. It stops when the test process ends.
+#[derive(Clone)]
+pub struct TestServer {
+    pub url: String,
+    state: Arc<State>,
+}
+
+impl TestServer {
+    /// Starts a server whose every request `judge` decides, on its own thread.
+    pub fn start(judge: impl Fn(&Recorded) -> Verdict + Send + Sync + 'static) -> TestServer {
+        let listener = StdListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let state = Arc::new(State {
+            judge: Box::new(judge),
+            requests: Mutex::default(),
+            script: Mutex::default(),
+        });
+        let app_state = state.clone();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                let app = axum::Router::new().fallback(
+                    move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+                        let state = app_state.clone();
+                        async move { answer(&state, method, uri, headers, body) }
+                    },
+                );
+                axum::serve(listener, app).await.unwrap();
+            });
+        });
+        TestServer { url, state }
+    }
+
+    /// The next replies for requests under `key`, before the verdict applies
+    /// again (a request the platform would refuse is refused all the same).
+    pub fn script(&self, key: &str, replies: impl IntoIterator<Item = Reply>) {
+        self.state
+            .script
+            .lock()
+            .unwrap()
+            .entry(key.to_owned())
+            .or_default()
+            .extend(replies);
+    }
+
+    /// Every request so far, with the status it got.
+    pub fn requests(&self) -> Vec<(Recorded, u16)> {
+        self.state.requests.lock().unwrap().clone()
+    }
+
+    /// The requests that were answered with 2xx.
+    pub fn accepted(&self) -> Vec<Recorded> {
+        self.requests()
+            .into_iter()
+            .filter(|(_, status)| (200..300).contains(status))
+            .map(|(r, _)| r)
+            .collect()
+    }
+}
+
+fn answer(state: &State, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Reply {
+    let recorded = Recorded {
+        method,
+        path: uri.path().to_owned(),
+        headers,
+        body,
+        at: Instant::now(),
+    };
+    let verdict = (state.judge)(&recorded);
+    let reply = match verdict.outcome {
+        Err(refusal) => refusal,
+        Ok(success) => state
+            .script
+            .lock()
+            .unwrap()
+            .get_mut(&verdict.key)
+            .and_then(VecDeque::pop_front)
+            .unwrap_or(success),
+    };
+    state.requests.lock().unwrap().push((recorded, reply.status));
+    reply
+}
+
+/// A server that accepts connections and never answers; it lets go of them
+/// after `hold`.
+pub fn never_answers(hold: Duration) -> String {
+    let listener = StdListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let deadline = Instant::now() + hold;
+        let mut held = Vec::new();
+        while Instant::now() < deadline {
+            match listener.accept() {
+                Ok((socket, _)) => held.push(socket),
+                Err(_) => std::thread::sleep(Duration::from_millis(10)),
+            }
+        }
+    });
+    url
+}
+
+/// A URL where nothing listens: the port was bound, then let go.
+pub fn refused() -> String {
+    let listener = StdListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    url
+}
+
+/// Diagnostics of a notifier, collected.
+#[derive(Clone, Default)]
+pub struct Diagnostics(Arc<Mutex<Vec<String>>>);
+
+impl Diagnostics {
+    pub fn collector(&self) -> impl Fn(&str) + Send + Sync + 'static {
+        let lines = self.0.clone();
+        move |line: &str| lines.lock().unwrap().push(line.to_owned())
+    }
+
+    pub fn lines(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+/// Asserts that `secret` appears nowhere in `texts`.
+pub fn assert_no_secret(secret: &str, texts: &[String]) {
+    for text in texts {
+        assert!(
+            !text.contains(secret),
+            "secret {secret:?} leaked in: {text}"
+        );
+    }
+}
+
+/// Characters of `s` after trimming, as the platforms count them.
+pub fn chars(s: &str) -> usize {
+    s.trim().chars().count()
+}
