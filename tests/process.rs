@@ -107,3 +107,15 @@ fn with_panic_abort_the_hook_delivers_before_the_abort() {
         "the backtrace shows the panicking function: {stderr}"
     );
 }
+
+#[test]
+fn a_panic_reported_after_the_guard_dropped_is_flushed_at_exit() {
+    let out = run(unwinding_binary(), "guard-inside");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("[CRITICAL] Panic in run_with_guard_inside"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("fixture panic: guard inside"), "{stderr}");
+}

@@ -168,7 +168,21 @@ fn alerts_from_a_multi_thread_runtime_are_delivered() {
         // A flush from inside the runtime does not deadlock it.
         assert!(notify_core::flush(Duration::from_secs(10)));
     });
-    assert_eq!(alerts_with("multi-thread-").len(), 4);
+    let alerts = alerts_with("multi-thread-");
+    assert_eq!(alerts.len(), 4);
+    for alert in &alerts {
+        assert!(
+            alert.backtrace[0].function.contains("async_job"),
+            "first frame is the user's function: {:#?}",
+            alert.backtrace
+        );
+        assert!(
+            alert.backtrace.iter().all(|f| !f.function.starts_with("tokio::")
+                && !f.function.starts_with("<tokio::")),
+            "no tokio runtime internals: {:#?}",
+            alert.backtrace
+        );
+    }
 }
 
 #[test]

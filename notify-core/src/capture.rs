@@ -399,6 +399,9 @@ const NOT_IN_APP: &[&str] = &[
     "alloc::",
     "<alloc::",
     "__rustc::",
+    "<fn(",
+    // libtest's harness, below a `#[test]` function.
+    "test::",
     "__rust_",
     "rust_begin_unwind",
     "rust_panic",

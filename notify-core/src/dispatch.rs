@@ -76,6 +76,7 @@ pub(crate) fn install(builder: NotifierBuilder) -> Result<FlushGuard, ConfigErro
         return Err(already_installed());
     }
     crate::capture::install_panic_hook();
+    flush_at_exit();
     STATE.fetch_or(1, Ordering::SeqCst);
     if defaulted {
         eprintln!(
@@ -85,6 +86,27 @@ pub(crate) fn install(builder: NotifierBuilder) -> Result<FlushGuard, ConfigErro
     Ok(FlushGuard {
         timeout: flush_timeout,
     })
+}
+
+/// Flushes once more when the process exits: after `main` returns, after a
+/// panic unwinds out of `main` (the runtime catches it, then exits), and on
+/// `std::process::exit`. This catches what the guard cannot: an alert raised
+/// after the guard dropped, such as the panic of an annotated `main` that
+/// holds the guard inside its own body.
+fn flush_at_exit() {
+    extern "C" fn at_exit() {
+        let timeout = GLOBAL
+            .get()
+            .map_or(Duration::ZERO, |n| n.shared.flush_timeout);
+        flush_global(timeout);
+    }
+    #[cfg(any(unix, windows))]
+    {
+        // SAFETY: `at_exit` is a plain `extern "C" fn()` that never unwinds
+        // (flushing only waits on a condition variable) and stays valid for
+        // the life of the process.
+        let _ = unsafe { libc::atexit(at_exit) };
+    }
 }
 
 fn already_installed() -> ConfigError {
@@ -237,7 +259,12 @@ impl Notifier {
             .diagnostics
             .unwrap_or_else(|| Arc::new(|line: &str| eprintln!("notify: {line}")));
         let shared = Arc::new(Shared {
-            storm: StormControl::new(builder.dedup_window, builder.max_fingerprints),
+            // First alerts on their way: the queue plus those in delivery.
+            storm: StormControl::new(
+                builder.dedup_window,
+                builder.max_fingerprints,
+                builder.queue_capacity.saturating_mul(2),
+            ),
             settings,
             diagnostics,
             flush_timeout: builder.flush_timeout,

@@ -141,7 +141,7 @@ struct Shard {
     cap: usize,
     /// Evicted entries with repeats whose first alert has not reached the
     /// dispatcher yet, oldest first. Each has a first alert in flight, so
-    /// there are at most as many as the queue holds; bounded by `cap` too.
+    /// there are no more than the dispatcher holds queued and in delivery.
     orphans: Vec<(u64, Entry)>,
 }
 
@@ -177,10 +177,14 @@ pub(crate) struct StormControl {
     epoch: Instant,
     epoch_wall: SystemTime,
     evicted: std::sync::atomic::AtomicU64,
+    /// Bound on each shard's orphans.
+    max_orphans: usize,
 }
 
 impl StormControl {
-    pub(crate) fn new(window: Duration, max_fingerprints: usize) -> Self {
+    /// `in_flight` bounds the first alerts that can be on their way to the
+    /// dispatcher at once (queued or being handled), hence the orphans.
+    pub(crate) fn new(window: Duration, max_fingerprints: usize, in_flight: usize) -> Self {
         let max = max_fingerprints.max(1);
         // Fewer shards than SHARDS when the cap is tiny, so that every shard
         // holds at least one entry and the capacities add up to `max`.
@@ -202,6 +206,7 @@ impl StormControl {
             epoch: Instant::now(),
             epoch_wall: SystemTime::now(),
             evicted: std::sync::atomic::AtomicU64::new(0),
+            max_orphans: in_flight.max(MIN_ORPHANS),
         }
     }
 
@@ -331,9 +336,9 @@ impl StormControl {
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if entry.count > 0 && entry.template.is_none() {
             // Its first alert is still queued: summarise when it arrives.
-            if shard.orphans.len() >= shard.cap.max(MIN_ORPHANS) {
-                // Only if first alerts never reach the dispatcher (it is
-                // stuck): drop the oldest rather than grow without bound.
+            if shard.orphans.len() >= self.max_orphans {
+                // Only if first alerts never reach the dispatcher (it could
+                // not start): drop the oldest rather than grow without bound.
                 shard.orphans.remove(0);
             }
             shard.orphans.push((oldest, entry));
@@ -441,7 +446,7 @@ mod tests {
 
     #[test]
     fn repeats_inside_the_window_are_suppressed() {
-        let storm = StormControl::new(Duration::from_secs(60), 100);
+        let storm = StormControl::new(Duration::from_secs(60), 100, 1024);
         assert!(matches!(storm.check(7), Decision::Send(None)));
         for _ in 0..10 {
             assert!(matches!(storm.check(7), Decision::Suppress));
@@ -451,7 +456,7 @@ mod tests {
 
     #[test]
     fn table_is_capped() {
-        let storm = StormControl::new(Duration::from_secs(60), 64);
+        let storm = StormControl::new(Duration::from_secs(60), 64, 1024);
         for fp in 0..10_000u64 {
             let _ = storm.check(fp.wrapping_mul(0x9e37_79b9_7f4a_7c15));
         }
@@ -462,7 +467,7 @@ mod tests {
     #[test]
     fn shard_capacities_add_up_to_the_cap() {
         for max in [1, 5, 15, 16, 17, 100, 1000, 1023] {
-            let storm = StormControl::new(Duration::from_secs(60), max);
+            let storm = StormControl::new(Duration::from_secs(60), max, 1024);
             for fp in 0..(max as u64 * 40 + 100) {
                 let _ = storm.check(fp.wrapping_mul(0x9e37_79b9_7f4a_7c15));
             }
@@ -509,7 +514,7 @@ mod tests {
 
     #[test]
     fn evicted_repeats_are_summarised_at_once_when_the_template_is_there() {
-        let storm = StormControl::new(Duration::from_secs(60), 1);
+        let storm = StormControl::new(Duration::from_secs(60), 1, 1024);
         assert!(matches!(storm.check(1), Decision::Send(None)));
         storm.set_template(1, template(1));
         assert!(matches!(storm.check(1), Decision::Suppress));
@@ -527,7 +532,7 @@ mod tests {
 
     #[test]
     fn evicted_repeats_wait_for_a_template_that_is_still_queued() {
-        let storm = StormControl::new(Duration::from_secs(60), 1);
+        let storm = StormControl::new(Duration::from_secs(60), 1, 1024);
         assert!(matches!(storm.check(1), Decision::Send(None)));
         for _ in 0..3 {
             assert!(matches!(storm.check(1), Decision::Suppress));
@@ -545,7 +550,7 @@ mod tests {
 
     #[test]
     fn a_forgotten_orphan_is_not_summarised() {
-        let storm = StormControl::new(Duration::from_secs(60), 1);
+        let storm = StormControl::new(Duration::from_secs(60), 1, 1024);
         assert!(matches!(storm.check(1), Decision::Send(None)));
         assert!(matches!(storm.check(1), Decision::Suppress));
         assert!(matches!(storm.check(2), Decision::Send(None)));
@@ -557,7 +562,7 @@ mod tests {
 
     #[test]
     fn a_closed_window_keeps_its_repeats_until_the_template_arrives() {
-        let storm = StormControl::new(Duration::from_millis(200), 10);
+        let storm = StormControl::new(Duration::from_millis(200), 10, 1024);
         assert!(matches!(storm.check(1), Decision::Send(None)));
         assert!(matches!(storm.check(1), Decision::Suppress));
         std::thread::sleep(Duration::from_millis(250));

@@ -80,6 +80,27 @@ pub(crate) fn share(costs: &[usize], budget: usize, cut_order: &[usize], keep: u
     budgets
 }
 
+/// What [`fenced`] adds around the text: "```\n" and "\n```".
+pub(crate) const FENCE_COST: usize = 8;
+
+/// A ```` ``` ```` code block (Slack mrkdwn, Discord markdown) of `text`,
+/// escaped by `escape`, that costs at most `budget` under `cost`, or `None`
+/// when not even a cut of it fits. Backtick runs inside are broken up so the
+/// text cannot close the block.
+pub(crate) fn fenced(
+    text: &str,
+    budget: usize,
+    cost: impl Fn(char) -> usize,
+    escape: impl Fn(&str) -> String,
+    whole_lines: bool,
+) -> Option<String> {
+    let inner = cut(&super::escape::unfence(text), budget.checked_sub(FENCE_COST)?, cost, whole_lines);
+    if inner.trim().is_empty() {
+        return None;
+    }
+    Some(format!("```\n{}\n```", escape(&inner)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::escape::{html_cost, slack_cost};
@@ -112,6 +133,15 @@ mod tests {
     fn cut_of_tiny_budget_is_empty_or_marker() {
         assert_eq!(cut("abcdefghijklmnop", 3, html_cost, false), "");
         assert_eq!(cut("abcdefghijklmnopqrstuvw", 11, html_cost, false), TRUNCATED);
+    }
+
+    #[test]
+    fn fenced_blocks_fit_and_stay_closed() {
+        let text = "```<@U1>```".repeat(100);
+        let block = fenced(&text, 300, slack_cost, super::super::escape::slack, false).unwrap();
+        assert!(cost_of(&block, |c| c.len_utf16()) <= 300, "{block}");
+        assert_eq!(block.matches("```").count(), 2, "{block}");
+        assert!(fenced("x", 8, slack_cost, super::super::escape::slack, false).is_none());
     }
 
     #[test]

@@ -209,10 +209,10 @@ impl Sink for Alertmanager {
                 return Err(ConfigError::new("alertmanager.url", reason.clone()));
             }
         }
-        if self.resolve_after.is_zero() {
+        if self.resolve_after < Duration::from_secs(1) {
             return Err(ConfigError::new(
                 "alertmanager.resolve_after",
-                "must be more than zero",
+                "must be at least one second (endsAt is sent to the second)",
             ));
         }
         if let Some(url) = &self.generator_url {

@@ -45,8 +45,10 @@ impl Console {
 
     fn use_colour(&self) -> bool {
         self.colour.unwrap_or_else(|| {
-            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                && std::io::stderr().is_terminal()
+            colour_by_default(
+                std::env::var_os("NO_COLOR").as_deref(),
+                std::io::stderr().is_terminal(),
+            )
         })
     }
 
@@ -77,6 +79,12 @@ impl Sink for Console {
     }
 }
 
+/// Colour on a terminal, unless `NO_COLOR` is set to anything non-empty
+/// (<https://no-color.org>).
+fn colour_by_default(no_color: Option<&std::ffi::OsStr>, terminal: bool) -> bool {
+    terminal && no_color.is_none_or(|v| v.is_empty())
+}
+
 struct Style {
     on: bool,
 }
@@ -104,7 +112,11 @@ fn render_block(alert: &Alert, colour: bool) -> String {
     out.push('\n');
     out.push_str(&style.paint(
         severity_colour,
-        &format!("[{}] {}", alert.severity.as_str().to_uppercase(), alert.title),
+        &format!(
+            "[{}] {}",
+            alert.severity.as_str().to_uppercase(),
+            strip_controls(&alert.title)
+        ),
     ));
     out.push('\n');
     for line in render::error_text(alert).lines() {
@@ -153,6 +165,49 @@ fn strip_controls(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        use std::ffi::OsStr;
+        assert!(colour_by_default(None, true));
+        assert!(!colour_by_default(None, false));
+        assert!(!colour_by_default(Some(OsStr::new("1")), true));
+        assert!(colour_by_default(Some(OsStr::new("")), true));
+    }
+
+    fn sample() -> Alert {
+        let mut alert = crate::testing::capture_alerts(|| {
+            crate::report_error(&std::io::Error::other("disk <full> & \x1b[31mred"));
+        })
+        .remove(0);
+        alert.context.push(("path".into(), "\"/tmp/x\"".into()));
+        alert.backtrace = vec![crate::Frame {
+            function: "app::jobs::export".into(),
+            file: Some("src/jobs.rs".into()),
+            line: Some(42),
+        }];
+        alert
+    }
+
+    #[test]
+    fn the_block_shows_title_error_site_host_and_backtrace() {
+        let alert = sample();
+        let block = Console::new().colour(false).render(&alert);
+        assert!(block.contains("[ERROR] Error: disk <full>"), "{block}");
+        assert!(block.contains("disk <full> & \\u{1b}[31mred"), "{block}");
+        assert!(block.contains("function"), "{block}");
+        assert!(block.contains(&alert.host), "{block}");
+        assert!(block.contains("path = \"/tmp/x\""), "{block}");
+        assert!(block.contains("backtrace"), "{block}");
+        assert!(block.contains("app::jobs::export at src/jobs.rs:42"), "{block}");
+        assert!(!block.contains('\x1b'), "no colour codes: {block}");
+    }
+
+    #[test]
+    fn colour_codes_only_when_asked() {
+        let block = Console::new().colour(true).render(&sample());
+        assert!(block.contains("\x1b[1;31m"), "{block}");
+    }
 
     #[test]
     fn error_text_cannot_inject_terminal_escapes() {

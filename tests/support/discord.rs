@@ -1,0 +1,1 @@
+//! placeholder, filled in with the Slack sink
