@@ -220,6 +220,23 @@ fn context_in_an_async_fn() {
     assert_eq!(alert.context, [("name".to_owned(), "\"\"".to_owned())]);
 }
 
+#[alert_on_error(context(name))]
+async fn panic_later(name: String) -> u32 {
+    tokio::task::yield_now().await;
+    panic!("cannot greet {name}")
+}
+
+#[test]
+fn context_is_kept_when_an_async_fn_panics_after_a_pending_poll() {
+    let alerts = capture_alerts(|| {
+        let caught = std::panic::catch_unwind(|| block_on(panic_later("mallory".into())));
+        assert!(caught.is_err());
+    });
+    let alert = one_alert(alerts);
+    assert_eq!(alert.kind, notify_core::AlertKind::Panic);
+    assert_eq!(alert.context, [("name".to_owned(), "\"mallory\"".to_owned())]);
+}
+
 #[derive(Debug)]
 struct Account {
     id: u32,

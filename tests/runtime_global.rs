@@ -49,7 +49,9 @@ fn sinks() -> &'static Sinks {
         .get_or_init(|| {
             let memory = Memory::new();
             let ops = Memory::new().named("ops");
-            let pager = Memory::new().named("pager").min_severity(Severity::Critical);
+            let pager = Memory::new()
+                .named("pager")
+                .min_severity(Severity::Critical);
             let diagnostics = Arc::new(Mutex::new(Vec::new()));
             let lines = diagnostics.clone();
             let guard = Notifier::builder()
@@ -89,7 +91,10 @@ fn with_text(sink: &Memory, text: &str) -> usize {
 }
 
 fn alerts_with(text: &str) -> Vec<Alert> {
-    assert!(notify_core::flush(Duration::from_secs(10)), "flush finished");
+    assert!(
+        notify_core::flush(Duration::from_secs(10)),
+        "flush finished"
+    );
     memory()
         .alerts()
         .into_iter()
@@ -177,8 +182,10 @@ fn alerts_from_a_multi_thread_runtime_are_delivered() {
             alert.backtrace
         );
         assert!(
-            alert.backtrace.iter().all(|f| !f.function.starts_with("tokio::")
-                && !f.function.starts_with("<tokio::")),
+            alert
+                .backtrace
+                .iter()
+                .all(|f| !f.function.starts_with("tokio::") && !f.function.starts_with("<tokio::")),
             "no tokio runtime internals: {:#?}",
             alert.backtrace
         );
@@ -367,5 +374,9 @@ fn a_refusing_sink_is_reported_once_per_alert_with_its_reason() {
         .collect();
     assert_eq!(about.len(), 1, "{diagnostics:#?}");
     assert!(about[0].contains("\"misbehaving\""), "{}", about[0]);
-    assert!(about[0].contains("misbehaving sink refuses everything"), "{}", about[0]);
+    assert!(
+        about[0].contains("misbehaving sink refuses everything"),
+        "{}",
+        about[0]
+    );
 }

@@ -91,8 +91,16 @@ fn dropping_the_last_handle_delivers_what_is_queued() {
 fn notifiers_side_by_side_keep_their_own_sinks() {
     let a = Memory::new();
     let b = Memory::new().named("b");
-    let first = Notifier::builder().app_name("first").sink(a.clone()).build().unwrap();
-    let second = Notifier::builder().app_name("second").sink(b.clone()).build().unwrap();
+    let first = Notifier::builder()
+        .app_name("first")
+        .sink(a.clone())
+        .build()
+        .unwrap();
+    let second = Notifier::builder()
+        .app_name("second")
+        .sink(b.clone())
+        .build()
+        .unwrap();
     first.report_message(Severity::Error, "to first");
     second.report_message(Severity::Error, "to second");
     assert!(first.flush(Duration::from_secs(5)));
@@ -139,11 +147,9 @@ fn environment_configuration_is_validated() {
                 .map(|(_, v)| (*v).to_owned())
         }
     };
-    let err = notify_core::NotifierBuilder::from_env_with(vars(&[(
-        "NOTIFY_DEDUP_WINDOW_SECS",
-        "-5",
-    )]))
-    .unwrap_err();
+    let err =
+        notify_core::NotifierBuilder::from_env_with(vars(&[("NOTIFY_DEDUP_WINDOW_SECS", "-5")]))
+            .unwrap_err();
     assert_eq!(err.field(), "NOTIFY_DEDUP_WINDOW_SECS");
     let builder = notify_core::NotifierBuilder::from_env_with(vars(&[
         ("NOTIFY_APP_NAME", "billing"),
@@ -152,7 +158,10 @@ fn environment_configuration_is_validated() {
     ]))
     .unwrap();
     let debug = format!("{builder:?}");
-    assert!(debug.contains("billing") && debug.contains("console"), "{debug}");
+    assert!(
+        debug.contains("billing") && debug.contains("console"),
+        "{debug}"
+    );
     let notifier = builder.build().unwrap();
     drop(notifier);
 }

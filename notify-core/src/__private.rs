@@ -143,13 +143,18 @@ impl<F: Future> Future for Watch<F> {
         // SAFETY: `future` is structurally pinned (never moved out of `self`);
         // `site` and `context` are not pinned and `Watch` has no Drop impl.
         let this = unsafe { self.get_unchecked_mut() };
-        let guard = PanicGuard::new(this.site, Context::none());
+        // The guard holds the context while the body runs, so a panic is
+        // reported with it; it comes back when the poll returns.
+        let guard = PanicGuard::new(this.site, this.context.take().unwrap_or_default());
         let future = unsafe { Pin::new_unchecked(&mut this.future) };
         let poll = future.poll(cx);
-        guard.disarm();
+        let context = guard.disarm();
         match poll {
-            Poll::Ready(value) => Poll::Ready((value, this.context.take().unwrap_or_default())),
-            Poll::Pending => Poll::Pending,
+            Poll::Ready(value) => Poll::Ready((value, context)),
+            Poll::Pending => {
+                this.context = Some(context);
+                Poll::Pending
+            }
         }
     }
 }
@@ -259,7 +264,11 @@ impl<'a> IntoErrorRef<'a> for ErrorRef<'a> {
 
 /// Reports an `Err` returned by the function at `site`.
 #[inline(always)]
-pub fn report_err<'a, D: IntoErrorRef<'a>>(site: &'static CallSite, description: D, context: Context) {
+pub fn report_err<'a, D: IntoErrorRef<'a>>(
+    site: &'static CallSite,
+    description: D,
+    context: Context,
+) {
     report_err_cold(site, description.into_error_ref(), context)
 }
 

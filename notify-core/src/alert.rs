@@ -231,9 +231,8 @@ impl Alert {
 /// Formats a time as RFC 3339 in UTC, to the second.
 pub(crate) fn rfc3339(t: SystemTime) -> String {
     let t = time::OffsetDateTime::from(t);
-    let format = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
-    );
+    let format =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
     t.format(&format)
         .unwrap_or_else(|_| String::from("1970-01-01T00:00:00Z"))
 }

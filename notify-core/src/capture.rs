@@ -144,7 +144,10 @@ fn on_panic(info: &std::panic::PanicHookInfo<'_>) {
     #[cfg(panic = "abort")]
     {
         // No guard will run: report here, and deliver before the abort.
-        let site = SITES.try_with(|s| s.borrow().last().copied()).ok().flatten();
+        let site = SITES
+            .try_with(|s| s.borrow().last().copied())
+            .ok()
+            .flatten();
         let origin = Origin::Site(site.unwrap_or(&UNANNOTATED_PANIC));
         let backtrace = stash.backtrace.clone();
         report(origin, Subject::Panic(&stash), Context::none(), backtrace);
@@ -173,11 +176,20 @@ static UNANNOTATED_PANIC: CallSite = CallSite {
 pub(crate) fn report_unwinding(site: &'static CallSite, context: Context) {
     // The innermost guard takes the stash; guards further out find it empty,
     // so one panic is reported once.
-    let Some(stash) = PANIC_STASH.try_with(|s| s.borrow_mut().take()).ok().flatten() else {
+    let Some(stash) = PANIC_STASH
+        .try_with(|s| s.borrow_mut().take())
+        .ok()
+        .flatten()
+    else {
         return;
     };
     let backtrace = stash.backtrace.clone();
-    report(Origin::Site(site), Subject::Panic(&stash), context, backtrace);
+    report(
+        Origin::Site(site),
+        Subject::Panic(&stash),
+        context,
+        backtrace,
+    );
 }
 
 /// `Err` returned from an annotated function.
@@ -243,7 +255,13 @@ fn report_with(
         storm::Decision::Send(summary) => summary,
     };
     let backtrace = backtrace.unwrap_or_else(backtrace::Backtrace::new_unresolved);
-    let alert = build(origin, &subject, context, fingerprint, notifier.settings_ref());
+    let alert = build(
+        origin,
+        &subject,
+        context,
+        fingerprint,
+        notifier.settings_ref(),
+    );
     if let Some(summary) = summary {
         notifier.enqueue(summary, None);
     }
@@ -277,8 +295,12 @@ fn build(
             }
             (e.to_string(), Severity::Error, None, thread_name())
         }
-        Subject::Error(ErrorRef::Display(e)) => (e.to_string(), Severity::Error, None, thread_name()),
-        Subject::Error(ErrorRef::Debug(e)) => (format!("{e:?}"), Severity::Error, None, thread_name()),
+        Subject::Error(ErrorRef::Display(e)) => {
+            (e.to_string(), Severity::Error, None, thread_name())
+        }
+        Subject::Error(ErrorRef::Debug(e)) => {
+            (format!("{e:?}"), Severity::Error, None, thread_name())
+        }
         Subject::Panic(info) => (
             info.message.clone(),
             Severity::Critical,

@@ -39,7 +39,11 @@ impl ConfigError {
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid notify configuration: {}: {}", self.field, self.reason)
+        write!(
+            f,
+            "invalid notify configuration: {}: {}",
+            self.field, self.reason
+        )
     }
 }
 
@@ -242,10 +246,7 @@ impl NotifierBuilder {
             check_label("environment", env)?;
         }
         if self.dedup_window > Duration::from_secs(86_400) {
-            return Err(ConfigError::new(
-                "dedup_window",
-                "must be at most one day",
-            ));
+            return Err(ConfigError::new("dedup_window", "must be at most one day"));
         }
         if self.queue_capacity == 0 || self.queue_capacity > 1_000_000 {
             return Err(ConfigError::new(
@@ -256,11 +257,17 @@ impl NotifierBuilder {
         if self.max_fingerprints == 0 || self.max_fingerprints > 10_000_000 {
             return Err(ConfigError::new(
                 "max_fingerprints",
-                format!("must be between 1 and 10000000, got {}", self.max_fingerprints),
+                format!(
+                    "must be between 1 and 10000000, got {}",
+                    self.max_fingerprints
+                ),
             ));
         }
         if self.request_timeout.is_zero() {
-            return Err(ConfigError::new("request_timeout", "must be more than zero"));
+            return Err(ConfigError::new(
+                "request_timeout",
+                "must be more than zero",
+            ));
         }
         let mut names = HashSet::new();
         for (i, sink) in self.sinks.iter().enumerate() {
@@ -336,7 +343,10 @@ fn check_label(field: &str, value: &str) -> Result<(), ConfigError> {
         return Err(ConfigError::new(field, "must be at most 200 characters"));
     }
     if value.chars().any(char::is_control) {
-        return Err(ConfigError::new(field, "must not contain control characters"));
+        return Err(ConfigError::new(
+            field,
+            "must not contain control characters",
+        ));
     }
     Ok(())
 }
@@ -387,7 +397,10 @@ mod tests {
 
     #[test]
     fn zero_queue_capacity_is_rejected() {
-        let err = NotifierBuilder::default().queue_capacity(0).build().unwrap_err();
+        let err = NotifierBuilder::default()
+            .queue_capacity(0)
+            .build()
+            .unwrap_err();
         assert_eq!(err.field(), "queue_capacity");
         assert!(err.to_string().contains("queue_capacity"));
     }

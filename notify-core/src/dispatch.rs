@@ -79,9 +79,7 @@ pub(crate) fn install(builder: NotifierBuilder) -> Result<FlushGuard, ConfigErro
     flush_at_exit();
     STATE.fetch_or(1, Ordering::SeqCst);
     if defaulted {
-        eprintln!(
-            "notify: no NOTIFY_* sink variable is set; alerts go to the console (stderr)"
-        );
+        eprintln!("notify: no NOTIFY_* sink variable is set; alerts go to the console (stderr)");
     }
     Ok(FlushGuard {
         timeout: flush_timeout,
@@ -405,7 +403,11 @@ impl Notifier {
     }
 }
 
-fn flush_shared(shared: &Shared, control: &mpsc::UnboundedSender<Control>, timeout: Duration) -> bool {
+fn flush_shared(
+    shared: &Shared,
+    control: &mpsc::UnboundedSender<Control>,
+    timeout: Duration,
+) -> bool {
     if on_dispatcher_thread() {
         return false;
     }
@@ -480,7 +482,10 @@ struct Dispatcher {
 }
 
 /// Marks one alert done when every delivery of it has finished.
-struct Completion(Arc<Shared>, #[allow(dead_code)] Option<OwnedSemaphorePermit>);
+struct Completion(
+    Arc<Shared>,
+    #[allow(dead_code)] Option<OwnedSemaphorePermit>,
+);
 
 impl Drop for Completion {
     fn drop(&mut self) {

@@ -77,14 +77,25 @@ pub(crate) fn hostile_text(max_pieces: usize) -> impl Strategy<Value = String> {
 }
 
 /// Hostile text, repeated up to `max_repeats` times: long inputs, cheaply.
-pub(crate) fn long_hostile_text(max_pieces: usize, max_repeats: usize) -> impl Strategy<Value = String> {
+pub(crate) fn long_hostile_text(
+    max_pieces: usize,
+    max_repeats: usize,
+) -> impl Strategy<Value = String> {
     (hostile_text(max_pieces), 1..=max_repeats).prop_map(|(text, n)| text.repeat(n))
 }
 
 /// Alerts with hostile text everywhere, some of them far over every limit.
 pub(crate) fn arbitrary_alert() -> impl Strategy<Value = Alert> {
-    let frame = (long_hostile_text(8, 20), prop::option::of(hostile_text(6)), any::<Option<u32>>())
-        .prop_map(|(function, file, line)| Frame { function, file, line });
+    let frame = (
+        long_hostile_text(8, 20),
+        prop::option::of(hostile_text(6)),
+        any::<Option<u32>>(),
+    )
+        .prop_map(|(function, file, line)| Frame {
+            function,
+            file,
+            line,
+        });
     (
         (
             long_hostile_text(20, 30),
@@ -99,12 +110,19 @@ pub(crate) fn arbitrary_alert() -> impl Strategy<Value = Alert> {
             hostile_text(20),
             prop::option::of(hostile_text(20)),
             any::<bool>(),
-            prop_oneof![Just(Severity::Warning), Just(Severity::Error), Just(Severity::Critical)],
+            prop_oneof![
+                Just(Severity::Warning),
+                Just(Severity::Error),
+                Just(Severity::Critical)
+            ],
             any::<u64>(),
         ),
     )
         .prop_map(
-            |((title, message, causes, backtrace, context), (app, env, host, panic, summary, severity, dropped))| {
+            |(
+                (title, message, causes, backtrace, context),
+                (app, env, host, panic, summary, severity, dropped),
+            )| {
                 let mut alert = sample_alert();
                 alert.title = title;
                 alert.message = message;
@@ -135,8 +153,22 @@ pub(crate) fn arbitrary_alert() -> impl Strategy<Value = Alert> {
 /// after entity parsing and trimming, in code points.
 pub(crate) fn telegram_html(text: &str) -> Result<usize, String> {
     const TAGS: &[&str] = &[
-        "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
-        "blockquote", "span", "tg-spoiler", "tg-emoji",
+        "b",
+        "strong",
+        "i",
+        "em",
+        "u",
+        "ins",
+        "s",
+        "strike",
+        "del",
+        "a",
+        "code",
+        "pre",
+        "blockquote",
+        "span",
+        "tg-spoiler",
+        "tg-emoji",
     ];
     let mut visible = String::new();
     let mut open: Vec<String> = Vec::new();
@@ -202,7 +234,9 @@ fn check(ok: bool, what: impl FnOnce() -> String) -> Result<(), String> {
 
 /// Slack mrkdwn/plain_text from user text: `&`, `<`, `>` only as entities.
 fn slack_escaped(text: &str) -> Result<(), String> {
-    check(!text.contains('<') && !text.contains('>'), || format!("raw < or > in {text:?}"))?;
+    check(!text.contains('<') && !text.contains('>'), || {
+        format!("raw < or > in {text:?}")
+    })?;
     for (i, _) in text.match_indices('&') {
         let rest = &text[i..];
         check(
@@ -215,7 +249,9 @@ fn slack_escaped(text: &str) -> Result<(), String> {
 
 fn slack_text_object(object: &Value, max: usize) -> Result<(), String> {
     let kind = object["type"].as_str().unwrap_or("");
-    check(kind == "mrkdwn" || kind == "plain_text", || format!("text type {kind:?}"))?;
+    check(kind == "mrkdwn" || kind == "plain_text", || {
+        format!("text type {kind:?}")
+    })?;
     let text = object["text"].as_str().ok_or("text object without text")?;
     check(!text.is_empty(), || String::from("empty text object"))?;
     check(text.chars().count() <= max, || format!("text over {max}"))?;
@@ -225,37 +261,53 @@ fn slack_text_object(object: &Value, max: usize) -> Result<(), String> {
 /// Checks a Slack payload against Block Kit's limits.
 pub(crate) fn slack_payload(payload: &Value) -> Result<(), String> {
     let text = payload["text"].as_str().ok_or("no top-level text")?;
-    check(!text.trim().is_empty(), || String::from("empty fallback text"))?;
-    check(text.chars().count() <= 40_000, || String::from("text over 40000"))?;
+    check(!text.trim().is_empty(), || {
+        String::from("empty fallback text")
+    })?;
+    check(text.chars().count() <= 40_000, || {
+        String::from("text over 40000")
+    })?;
     slack_escaped(text)?;
     let blocks = payload["blocks"].as_array().ok_or("no blocks")?;
-    check(!blocks.is_empty() && blocks.len() <= 50, || format!("{} blocks", blocks.len()))?;
+    check(!blocks.is_empty() && blocks.len() <= 50, || {
+        format!("{} blocks", blocks.len())
+    })?;
     for block in blocks {
         if let Some(id) = block.get("block_id") {
             check(len(id) <= 255, || String::from("block_id over 255"))?;
         }
         match block["type"].as_str() {
             Some("header") => {
-                check(block["text"]["type"] == "plain_text", || String::from("header not plain_text"))?;
+                check(block["text"]["type"] == "plain_text", || {
+                    String::from("header not plain_text")
+                })?;
                 slack_text_object(&block["text"], 150)?;
             }
             Some("section") => {
                 let text = block.get("text");
                 let fields = block.get("fields").and_then(Value::as_array);
-                check(text.is_some() || fields.is_some(), || String::from("empty section"))?;
+                check(text.is_some() || fields.is_some(), || {
+                    String::from("empty section")
+                })?;
                 if let Some(text) = text {
                     slack_text_object(text, 3000)?;
                 }
                 if let Some(fields) = fields {
-                    check(!fields.is_empty() && fields.len() <= 10, || format!("{} fields", fields.len()))?;
+                    check(!fields.is_empty() && fields.len() <= 10, || {
+                        format!("{} fields", fields.len())
+                    })?;
                     for field in fields {
                         slack_text_object(field, 2000)?;
                     }
                 }
             }
             Some("context") => {
-                let elements = block["elements"].as_array().ok_or("context without elements")?;
-                check(!elements.is_empty() && elements.len() <= 10, || String::from("context elements"))?;
+                let elements = block["elements"]
+                    .as_array()
+                    .ok_or("context without elements")?;
+                check(!elements.is_empty() && elements.len() <= 10, || {
+                    String::from("context elements")
+                })?;
                 for element in elements {
                     slack_text_object(element, 3000)?;
                 }
@@ -269,21 +321,27 @@ pub(crate) fn slack_payload(payload: &Value) -> Result<(), String> {
 
 /// Checks a Discord webhook payload against the embed limits.
 pub(crate) fn discord_payload(payload: &Value) -> Result<(), String> {
-    check(payload["allowed_mentions"]["parse"] == serde_json::json!([]), || {
-        String::from("allowed_mentions.parse is not []")
-    })?;
+    check(
+        payload["allowed_mentions"]["parse"] == serde_json::json!([]),
+        || String::from("allowed_mentions.parse is not []"),
+    )?;
     if let Some(username) = payload.get("username") {
         let name = username.as_str().ok_or("username not a string")?;
         let n = name.chars().count();
         check((1..=80).contains(&n), || format!("username length {n}"))?;
         let lower = name.to_lowercase();
-        check(!lower.contains("discord") && !lower.contains("clyde"), || String::from("forbidden username"))?;
+        check(
+            !lower.contains("discord") && !lower.contains("clyde"),
+            || String::from("forbidden username"),
+        )?;
     }
     if let Some(content) = payload.get("content") {
         check(len(content) <= 2000, || String::from("content over 2000"))?;
     }
     let embeds = payload["embeds"].as_array().ok_or("no embeds")?;
-    check(!embeds.is_empty() && embeds.len() <= 10, || String::from("embed count"))?;
+    check(!embeds.is_empty() && embeds.len() <= 10, || {
+        String::from("embed count")
+    })?;
     let mut total = 0;
     for embed in embeds {
         let title = len(&embed["title"]);
@@ -294,14 +352,21 @@ pub(crate) fn discord_payload(payload: &Value) -> Result<(), String> {
         check(footer <= 2048, || format!("footer {footer}"))?;
         total += title + description + footer + len(&embed["author"]["name"]);
         if let Some(color) = embed.get("color") {
-            check(color.as_u64().is_some_and(|c| c <= 0xFF_FFFF), || String::from("color"))?;
+            check(color.as_u64().is_some_and(|c| c <= 0xFF_FFFF), || {
+                String::from("color")
+            })?;
         }
-        let fields = embed.get("fields").and_then(Value::as_array).map_or(&[][..], |f| f);
+        let fields = embed
+            .get("fields")
+            .and_then(Value::as_array)
+            .map_or(&[][..], |f| f);
         check(fields.len() <= 25, || format!("{} fields", fields.len()))?;
         for field in fields {
             let (name, value) = (len(&field["name"]), len(&field["value"]));
             check((1..=256).contains(&name), || format!("field name {name}"))?;
-            check((1..=1024).contains(&value), || format!("field value {value}"))?;
+            check((1..=1024).contains(&value), || {
+                format!("field value {value}")
+            })?;
             total += name + value;
         }
     }

@@ -103,8 +103,14 @@ mod tests {
 
     #[test]
     fn slack_mentions_stay_inert() {
-        assert_eq!(slack("<!channel> <@U123>"), "&lt;!channel&gt; &lt;@U123&gt;");
-        assert_eq!(cost_of("<!here>", slack_cost), slack("<!here>").chars().count());
+        assert_eq!(
+            slack("<!channel> <@U123>"),
+            "&lt;!channel&gt; &lt;@U123&gt;"
+        );
+        assert_eq!(
+            cost_of("<!here>", slack_cost),
+            slack("<!here>").chars().count()
+        );
     }
 
     #[test]

@@ -17,7 +17,12 @@ pub(crate) const MARKER: &str = "\n… truncated";
 /// Returns it whole if it fits. Cuts at a character boundary; with
 /// `whole_lines`, at the end of the last line that fits (when one does), so
 /// a backtrace keeps whole frames.
-pub(crate) fn cut(text: &str, budget: usize, cost: impl Fn(char) -> usize, whole_lines: bool) -> String {
+pub(crate) fn cut(
+    text: &str,
+    budget: usize,
+    cost: impl Fn(char) -> usize,
+    whole_lines: bool,
+) -> String {
     if cost_of(text, &cost) <= budget {
         return text.to_owned();
     }
@@ -63,7 +68,12 @@ pub(crate) fn cut(text: &str, budget: usize, cost: impl Fn(char) -> usize, whole
 /// needed, in `cut_order`, first down to `keep` (room for the marker), then,
 /// if the header leaves no room at all, to nothing. Returns each part's
 /// budget; a budget of 0 means "leave the part out".
-pub(crate) fn share(costs: &[usize], budget: usize, cut_order: &[usize], keep: usize) -> Vec<usize> {
+pub(crate) fn share(
+    costs: &[usize],
+    budget: usize,
+    cut_order: &[usize],
+    keep: usize,
+) -> Vec<usize> {
     let mut budgets = costs.to_vec();
     let mut total: usize = costs.iter().sum();
     for floor_pass in [true, false] {
@@ -94,7 +104,12 @@ pub(crate) fn fenced(
     escape: impl Fn(&str) -> String,
     whole_lines: bool,
 ) -> Option<String> {
-    let inner = cut(&super::escape::unfence(text), budget.checked_sub(FENCE_COST)?, cost, whole_lines);
+    let inner = cut(
+        &super::escape::unfence(text),
+        budget.checked_sub(FENCE_COST)?,
+        cost,
+        whole_lines,
+    );
     if inner.trim().is_empty() {
         return None;
     }
@@ -132,7 +147,10 @@ mod tests {
     #[test]
     fn cut_of_tiny_budget_is_empty_or_marker() {
         assert_eq!(cut("abcdefghijklmnop", 3, html_cost, false), "");
-        assert_eq!(cut("abcdefghijklmnopqrstuvw", 11, html_cost, false), TRUNCATED);
+        assert_eq!(
+            cut("abcdefghijklmnopqrstuvw", 11, html_cost, false),
+            TRUNCATED
+        );
     }
 
     #[test]

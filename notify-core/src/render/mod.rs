@@ -76,7 +76,10 @@ pub(crate) fn facts(alert: &Alert) -> Vec<(&'static str, String)> {
     if alert.dropped > 0 {
         facts.push((
             "dropped",
-            format!("{} alerts dropped before this one (queue full or too many distinct errors)", alert.dropped),
+            format!(
+                "{} alerts dropped before this one (queue full or too many distinct errors)",
+                alert.dropped
+            ),
         ));
     }
     facts

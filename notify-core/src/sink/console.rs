@@ -125,7 +125,11 @@ fn render_block(alert: &Alert, colour: bool) -> String {
         out.push('\n');
     }
     for (label, value) in render::facts(alert) {
-        out.push_str(&format!("  {:<12} {}\n", style.paint("36", label), strip_controls(&value)));
+        out.push_str(&format!(
+            "  {:<12} {}\n",
+            style.paint("36", label),
+            strip_controls(&value)
+        ));
     }
     for (name, value) in &alert.context {
         out.push_str(&format!(
@@ -199,7 +203,10 @@ mod tests {
         assert!(block.contains(&alert.host), "{block}");
         assert!(block.contains("path = \"/tmp/x\""), "{block}");
         assert!(block.contains("backtrace"), "{block}");
-        assert!(block.contains("app::jobs::export at src/jobs.rs:42"), "{block}");
+        assert!(
+            block.contains("app::jobs::export at src/jobs.rs:42"),
+            "{block}"
+        );
         assert!(!block.contains('\x1b'), "no colour codes: {block}");
     }
 

@@ -129,7 +129,10 @@ pub(crate) fn check_url(field: &str, url: &str) -> Result<(), crate::ConfigError
     let parsed = reqwest::Url::parse(url.trim())
         .map_err(|e| crate::ConfigError::new(field, format!("not a valid URL ({e})")))?;
     if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(crate::ConfigError::new(field, "must be an http:// or https:// URL"));
+        return Err(crate::ConfigError::new(
+            field,
+            "must be an http:// or https:// URL",
+        ));
     }
     if parsed.host_str().is_none_or(str::is_empty) {
         return Err(crate::ConfigError::new(field, "must name a host"));
@@ -161,7 +164,10 @@ pub(crate) fn classify_status(
     reason: &str,
 ) -> Result<(), SinkError> {
     let reason = if reason.trim().is_empty() {
-        status.canonical_reason().unwrap_or("no reason given").to_owned()
+        status
+            .canonical_reason()
+            .unwrap_or("no reason given")
+            .to_owned()
     } else {
         one_line(reason, 300)
     };

@@ -198,7 +198,10 @@ impl Telegram {
     async fn send_all(&self, alert: &Alert) -> Result<(), SinkError> {
         let key = Self::key(alert);
         let text = Arc::new(render_text(alert));
-        let url = Arc::new(format!("{}/bot{}/sendMessage", self.api_url, self.bot_token));
+        let url = Arc::new(format!(
+            "{}/bot{}/sendMessage",
+            self.api_url, self.bot_token
+        ));
         let mut tasks = tokio::task::JoinSet::new();
         for (index, chat_id) in self.pending(key) {
             let (text, url) = (text.clone(), url.clone());
@@ -217,7 +220,10 @@ impl Telegram {
                 self.remember_migration(index, new_id);
             }
             let chat = || {
-                let id = outcome.migrated_to.as_ref().unwrap_or(&self.chat_ids[index]);
+                let id = outcome
+                    .migrated_to
+                    .as_ref()
+                    .unwrap_or(&self.chat_ids[index]);
                 format!("chat {id}")
             };
             match outcome.result {
@@ -301,7 +307,10 @@ impl Sink for Telegram {
             ));
         }
         if self.chat_ids.is_empty() {
-            return Err(ConfigError::new("telegram.chat_id", "at least one chat id is needed"));
+            return Err(ConfigError::new(
+                "telegram.chat_id",
+                "at least one chat id is needed",
+            ));
         }
         for id in &self.chat_ids {
             let numeric = id.strip_prefix('-').unwrap_or(id);
@@ -474,7 +483,12 @@ fn render_text(alert: &Alert) -> String {
         out: String::with_capacity(1024),
         cost: 0,
     };
-    let headline = fit::cut(&escape::clean(&render::headline(alert)), HEADLINE_LIMIT, html_cost, false);
+    let headline = fit::cut(
+        &escape::clean(&render::headline(alert)),
+        HEADLINE_LIMIT,
+        html_cost,
+        false,
+    );
     doc.tag("<b>");
     doc.text(&headline);
     doc.tag("</b>");
@@ -520,7 +534,10 @@ fn render_text(alert: &Alert) -> String {
     // (backtrace, then context, then the error).
     let overheads: usize = parts.iter().map(Part::overhead).sum();
     let room = TEXT_LIMIT.saturating_sub(doc.cost + overheads);
-    let costs: Vec<usize> = parts.iter().map(|p| cost_of(&p.content, html_cost)).collect();
+    let costs: Vec<usize> = parts
+        .iter()
+        .map(|p| cost_of(&p.content, html_cost))
+        .collect();
     let order: Vec<usize> = (0..parts.len()).rev().collect();
     let keep = cost_of(fit::MARKER, html_cost);
     let budgets = fit::share(&costs, room, &order, keep);
@@ -565,7 +582,9 @@ mod tests {
         assert_eq!(body["chat_id"], -100123);
         assert_eq!(body["parse_mode"], "HTML");
         assert_eq!(body["link_preview_options"]["is_disabled"], true);
-        assert!(body.as_object().is_some_and(|o| o.values().all(|v| !v.is_null())));
+        assert!(body
+            .as_object()
+            .is_some_and(|o| o.values().all(|v| !v.is_null())));
         assert_eq!(super::body("@ops", "hi")["chat_id"], "@ops");
     }
 
@@ -616,9 +635,15 @@ mod tests {
         assert!(!err.to_string().contains("not a token"));
         let err = Telegram::new("1:A", "chat").validate().unwrap_err();
         assert_eq!(err.field(), "telegram.chat_id");
-        let err = Telegram::new("1:A", 1).api_url("ftp://x").validate().unwrap_err();
+        let err = Telegram::new("1:A", 1)
+            .api_url("ftp://x")
+            .validate()
+            .unwrap_err();
         assert_eq!(err.field(), "telegram.api_url");
-        assert!(Telegram::new("123456:TEST-TOKEN", -1001).chat("@ops_1").validate().is_ok());
+        assert!(Telegram::new("123456:TEST-TOKEN", -1001)
+            .chat("@ops_1")
+            .validate()
+            .is_ok());
     }
 
     proptest! {
