@@ -1,1 +1,466 @@
-fn main() {}
+//! The capture path, measured side by side with sentry (issue 4).
+//!
+//! `cargo bench --bench capture` runs, in one process and one run:
+//! - happy path, sync and async: `#[alert_on_error]` vs the same plain function;
+//! - first error on the caller's thread (storm check, unresolved backtrace,
+//!   hand-off) vs `sentry::capture_error` with `attach_stacktrace: true`;
+//! - suppressed repeat, with its allocations counted;
+//! - delivery throughput to a local HTTP server (keep-alive);
+//! - memory growth over 10,000,000 errors on 10,000 fingerprints.
+//!
+//! Every measured call happens `DEPTH` `#[inline(never)]` frames below the
+//! benchmark closure, so the backtraces have a realistic depth.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::fmt;
+use std::future::Future;
+use std::hint::black_box;
+use std::pin::pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput};
+use notify_core::{alert_on_error, Alert, Alertmanager, BoxFuture, Notifier, Sink, SinkError};
+
+// ---------------------------------------------------------------------------
+// Allocation counting: only on the thread that measures, only while it does.
+
+struct Counting;
+
+thread_local! {
+    static MEASURING: Cell<bool> = const { Cell::new(false) };
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+fn note_allocation() {
+    let _ = MEASURING.try_with(|measuring| {
+        if measuring.get() {
+            let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+        }
+    });
+}
+
+// SAFETY: every call is forwarded to `System` unchanged; counting touches
+// only const-initialised thread-locals, which never allocate.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        note_allocation();
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        note_allocation();
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        note_allocation();
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+fn allocations_in(f: impl FnOnce()) -> u64 {
+    ALLOCATIONS.with(|n| n.set(0));
+    MEASURING.with(|m| m.set(true));
+    f();
+    MEASURING.with(|m| m.set(false));
+    ALLOCATIONS.with(Cell::get)
+}
+
+// ---------------------------------------------------------------------------
+// The workload.
+
+/// `#[inline(never)]` frames between the benchmark closure and the measured call.
+const DEPTH: u32 = 10;
+
+/// Calls `f` `depth` real frames further down the stack.
+#[inline(never)]
+fn nested<R>(depth: u32, f: &mut dyn FnMut() -> R) -> R {
+    if depth == 0 {
+        f()
+    } else {
+        // black_box on the way back: not a tail call, so every frame stays.
+        black_box(nested(black_box(depth - 1), f))
+    }
+}
+
+#[derive(Debug)]
+struct Declined(u64);
+
+impl fmt::Display for Declined {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "card declined (attempt {})", self.0)
+    }
+}
+
+impl std::error::Error for Declined {}
+
+type Block = [u64; 32];
+
+/// ~30 ns of real work, so that the ratio means something.
+#[inline(always)]
+fn checksum(block: &Block) -> Result<u64, Declined> {
+    let mut h = 0u64;
+    for x in block {
+        h = (h.rotate_left(5) ^ x).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    if h == 0 {
+        Err(Declined(0))
+    } else {
+        Ok(h)
+    }
+}
+
+#[inline(never)]
+fn checksum_plain(block: &Block) -> Result<u64, Declined> {
+    checksum(block)
+}
+
+#[alert_on_error]
+#[inline(never)]
+fn checksum_wrapped(block: &Block) -> Result<u64, Declined> {
+    checksum(block)
+}
+
+#[inline(never)]
+async fn checksum_plain_async(block: &Block) -> Result<u64, Declined> {
+    let block = std::future::ready(block).await;
+    checksum(block)
+}
+
+#[alert_on_error]
+#[inline(never)]
+async fn checksum_wrapped_async(block: &Block) -> Result<u64, Declined> {
+    let block = std::future::ready(block).await;
+    checksum(block)
+}
+
+/// Polls a future that completes at once (no executor: a no-op waker).
+fn poll_to_completion<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(value) = future.as_mut().poll(&mut cx) {
+            return value;
+        }
+    }
+}
+
+#[alert_on_error]
+#[inline(never)]
+fn charge(attempt: u64) -> Result<(), Declined> {
+    Err(Declined(attempt))
+}
+
+/// What `#[alert_on_error]` does, done by hand with sentry.
+#[inline(never)]
+fn charge_sentry(attempt: u64) -> Result<(), Declined> {
+    let result = Err(Declined(attempt));
+    if let Err(error) = &result {
+        sentry::capture_error(error);
+    }
+    result
+}
+
+// ---------------------------------------------------------------------------
+// Sinks and transports.
+
+/// Accepts every alert and keeps nothing.
+struct Discard;
+
+impl Sink for Discard {
+    fn name(&self) -> &str {
+        "discard"
+    }
+    fn send<'a>(&'a self, _alert: &'a Alert) -> BoxFuture<'a, Result<(), SinkError>> {
+        Box::pin(std::future::ready(Ok(())))
+    }
+}
+
+/// sentry's transport, in memory: counts envelopes and keeps the last few.
+#[derive(Default)]
+struct InMemoryTransport {
+    sent: AtomicU64,
+    last: Mutex<Vec<sentry::Envelope>>,
+}
+
+impl sentry::Transport for InMemoryTransport {
+    fn send_envelope(&self, envelope: sentry::Envelope) {
+        self.sent.fetch_add(1, Ordering::Relaxed);
+        let mut last = self.last.lock().unwrap();
+        if last.len() >= 8 {
+            last.remove(0);
+        }
+        last.push(envelope);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// A local HTTP server that answers 200 to everything.
+
+fn start_server(requests: Arc<AtomicU64>) -> std::net::SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::Builder::new()
+        .name(String::from("http-server"))
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                let app = axum::Router::new().fallback(move || {
+                    requests.fetch_add(1, Ordering::Relaxed);
+                    async { axum::http::StatusCode::OK }
+                });
+                axum::serve(listener, app).await.unwrap();
+            });
+        })
+        .unwrap();
+    addr
+}
+
+fn rss_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    pages * 4096
+}
+
+// ---------------------------------------------------------------------------
+// The benchmarks.
+
+fn happy_paths(c: &mut Criterion) {
+    let block: Block = std::array::from_fn(|i| i as u64 + 1);
+    assert!(checksum_plain(&block).is_ok() && checksum_wrapped(&block).is_ok());
+
+    let mut group = c.benchmark_group("happy_sync");
+    group.bench_function("plain", |b| {
+        b.iter(|| nested(DEPTH, &mut || checksum_plain(black_box(&block))))
+    });
+    group.bench_function("wrapped", |b| {
+        b.iter(|| nested(DEPTH, &mut || checksum_wrapped(black_box(&block))))
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("happy_async");
+    group.bench_function("plain", |b| {
+        b.iter(|| {
+            nested(DEPTH, &mut || {
+                poll_to_completion(checksum_plain_async(black_box(&block)))
+            })
+        })
+    });
+    group.bench_function("wrapped", |b| {
+        b.iter(|| {
+            nested(DEPTH, &mut || {
+                poll_to_completion(checksum_wrapped_async(black_box(&block)))
+            })
+        })
+    });
+    group.finish();
+}
+
+fn first_error(c: &mut Criterion, sentry_transport: &InMemoryTransport) {
+    let mut group = c.benchmark_group("first_error");
+    // A fresh fingerprint every iteration: a distinct error text.
+    let mut attempt = 1_000_000_000u64;
+    group.bench_function("notify", |b| {
+        b.iter(|| {
+            attempt += 1;
+            nested(DEPTH, &mut || charge(black_box(attempt)))
+        })
+    });
+    // For reference: the floor, an unresolved capture of the same stack alone.
+    group.bench_function("std_backtrace_unresolved", |b| {
+        b.iter(|| nested(DEPTH, &mut || std::backtrace::Backtrace::force_capture()))
+    });
+    group.bench_function("sentry", |b| {
+        b.iter(|| {
+            attempt += 1;
+            nested(DEPTH, &mut || charge_sentry(black_box(attempt)))
+        })
+    });
+    group.finish();
+
+    // The comparison is only fair if sentry really attached a resolved stack.
+    let last = sentry_transport.last.lock().unwrap();
+    let Some(event) = last.iter().rev().find_map(|e| e.event()) else {
+        // Filtered out on the command line.
+        return;
+    };
+    let frames = event
+        .threads
+        .values
+        .iter()
+        .filter_map(|t| t.stacktrace.as_ref())
+        .chain(
+            event
+                .exception
+                .values
+                .iter()
+                .filter_map(|e| e.stacktrace.as_ref()),
+        )
+        .map(|s| s.frames.as_slice())
+        .next()
+        .unwrap_or_default();
+    let charge_frame = frames.iter().any(|f| {
+        f.function
+            .as_deref()
+            .is_some_and(|n| n.contains("charge_sentry"))
+    });
+    println!(
+        "sentry check: {} envelopes; last event has a stack trace of {} frames, charge_sentry resolved: {}",
+        sentry_transport.sent.load(Ordering::Relaxed),
+        frames.len(),
+        charge_frame
+    );
+    assert!(charge_frame, "sentry's stack-trace integration did not run");
+}
+
+fn suppressed_repeat(c: &mut Criterion) {
+    let mut group = c.benchmark_group("suppressed_repeat");
+    group.bench_function("notify", |b| {
+        b.iter(|| nested(DEPTH, &mut || charge(black_box(7))))
+    });
+    group.finish();
+
+    const N: u64 = 100_000;
+    let _ = charge(7); // the first of the window, if it closed meanwhile
+    let allocations = allocations_in(|| {
+        for _ in 0..N {
+            let _ = black_box(nested(DEPTH, &mut || charge(black_box(7))));
+        }
+    });
+    println!(
+        "suppressed repeat: {allocations} allocations in {N} repeats ({} per repeat)",
+        allocations as f64 / N as f64
+    );
+}
+
+fn delivery(c: &mut Criterion) {
+    let requests = Arc::new(AtomicU64::new(0));
+    let addr = start_server(requests.clone());
+    let notifier = Notifier::builder()
+        .sink(Alertmanager::new(format!("http://{addr}")))
+        .queue_capacity(1_000_000)
+        .on_diagnostic(|line| eprintln!("notify (delivery bench): {line}"))
+        .build()
+        .unwrap();
+    let mut attempt = 0u64;
+    let mut group = c.benchmark_group("delivery");
+    group.throughput(Throughput::Elements(1));
+    group.sample_size(10);
+    group.bench_function("alertmanager_http_keepalive", |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                attempt += 1;
+                nested(DEPTH, &mut || notifier.report_error(&Declined(attempt)));
+            }
+            assert!(notifier.flush(Duration::from_secs(120)), "flush timed out");
+            start.elapsed()
+        })
+    });
+    group.finish();
+    let stats = notifier.stats();
+    println!(
+        "delivery check: {} alerts reported, {} delivered, {} failed, {} dropped; the server answered {} requests",
+        attempt,
+        stats.delivered,
+        stats.failed,
+        stats.dropped,
+        requests.load(Ordering::Relaxed)
+    );
+    assert_eq!(stats.delivered, attempt);
+}
+
+fn memory() {
+    const FINGERPRINTS: u64 = 10_000;
+    const ERRORS: u64 = 10_000_000;
+    let notifier = Notifier::builder()
+        .sink(Discard)
+        // Room for all 10,000 in the table, as `max_fingerprints` would be
+        // set by a program that expects that many.
+        .max_fingerprints(20_000)
+        .queue_capacity(16_384)
+        .on_diagnostic(|_| {})
+        .build()
+        .unwrap();
+    let report = |i: u64| {
+        nested(DEPTH, &mut || {
+            notifier.report_error(&Declined(i % FINGERPRINTS));
+        })
+    };
+    for i in 0..FINGERPRINTS {
+        report(i);
+    }
+    assert!(notifier.flush(Duration::from_secs(120)));
+    let after_first = rss_bytes();
+    let start = Instant::now();
+    for i in FINGERPRINTS..ERRORS {
+        report(i);
+    }
+    let elapsed = start.elapsed();
+    assert!(notifier.flush(Duration::from_secs(120)));
+    let after_all = rss_bytes();
+    let stats = notifier.stats();
+    println!(
+        "memory: RSS after the first {FINGERPRINTS} errors {:.1} MB, after {ERRORS} errors over {FINGERPRINTS} fingerprints {:.1} MB: growth {:.2} MB \
+         ({:.0} ns per error; queued {}, dropped {}, evicted {})",
+        after_first as f64 / 1e6,
+        after_all as f64 / 1e6,
+        (after_all as f64 - after_first as f64) / 1e6,
+        elapsed.as_nanos() as f64 / (ERRORS - FINGERPRINTS) as f64,
+        stats.queued,
+        stats.dropped,
+        stats.evicted,
+    );
+}
+
+fn main() {
+    // The global notifier, for `#[alert_on_error]`.
+    let _guard = Notifier::builder()
+        .sink(Discard)
+        .on_diagnostic(|_| {})
+        .install()
+        .expect("install the notifier");
+
+    let sentry_transport = Arc::new(InMemoryTransport::default());
+    let mut options = sentry::ClientOptions::new();
+    // A DSN is required for the client to be enabled; the transport keeps
+    // everything in memory, nothing is sent anywhere.
+    options.dsn = Some("http://public@127.0.0.1:9/1".parse().expect("a valid DSN"));
+    options.attach_stacktrace = true;
+    options.transport = Some(Arc::new(sentry_transport.clone()));
+    // `sentry::init` applies the defaults (`apply_defaults`), so the
+    // stack-trace integrations run.
+    let _sentry = sentry::init(options);
+
+    let mut c = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4))
+        .sample_size(50)
+        .configure_from_args();
+
+    happy_paths(&mut c);
+    first_error(&mut c, &sentry_transport);
+    // Let the dispatcher catch up with the first errors before timing repeats.
+    notify_core::flush(Duration::from_secs(120));
+    suppressed_repeat(&mut c);
+    delivery(&mut c);
+    c.final_summary();
+    memory();
+}

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use notify_core::{Alert, BoxFuture, Memory, Notifier, Severity, Sink, SinkError, SinkExt};
+use notify_core::{Alert, BoxFuture, Memory, Notifier, Severity, Sink, SinkError};
 
 /// Never answers.
 struct Hangs {

@@ -263,7 +263,7 @@ fn report_with(
         notifier.settings_ref(),
     );
     if let Some(summary) = summary {
-        notifier.enqueue(summary, None);
+        notifier.enqueue(*summary, None);
     }
     notifier.enqueue_first(alert, backtrace);
 }

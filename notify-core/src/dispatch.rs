@@ -26,6 +26,8 @@ use crate::storm::StormControl;
 static STATE: AtomicUsize = AtomicUsize::new(0);
 static GLOBAL: OnceLock<Notifier> = OnceLock::new();
 
+/// How long the panic hook waits for delivery before a `panic = "abort"` abort.
+#[cfg(panic = "abort")]
 pub(crate) const ABORT_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Deliveries in flight per sink.

@@ -54,6 +54,7 @@ mod render;
 mod sink;
 mod storm;
 pub mod testing;
+pub mod webhook;
 
 pub use alert::{Alert, AlertKind, Frame, Location, ParseSeverityError, Repeats, Severity};
 pub use config::{
@@ -63,7 +64,7 @@ pub use config::{
 pub use dispatch::{FlushGuard, Notifier, Stats};
 pub use notify_macros::alert_on_error;
 pub use sink::{Alertmanager, BoxFuture, Console, Memory, Routed, Sink, SinkError, SinkExt};
-pub use sink::{Telegram, TELEGRAM_API_URL};
+pub use sink::{Discord, Slack, Telegram, Webhook, TELEGRAM_API_URL};
 
 use std::time::Duration;
 

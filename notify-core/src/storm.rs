@@ -21,57 +21,72 @@ use crate::alert::{Alert, Repeats};
 const SHARDS: usize = 16;
 
 /// A stable 64-bit hasher (FxHash-style, processes 8 bytes at a time), so the
-/// same failure has the same fingerprint in every process of a fleet.
-#[derive(Default)]
+/// same failure has the same fingerprint in every process of a fleet. The
+/// byte stream is cut into little-endian 8-byte words however it was
+/// written: streaming a text in pieces gives the hash of the whole.
+#[derive(Default, Clone, Copy)]
 pub(crate) struct Fingerprinter {
     hash: u64,
-    buf: [u8; 8],
-    len: usize,
+    /// Bytes of the word being filled, little-endian.
+    pending: u64,
+    /// How many bytes `pending` holds (0..8).
+    len: u32,
 }
 
 const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
 
 impl Fingerprinter {
-    #[inline]
+    #[inline(always)]
     fn mix(&mut self, word: u64) {
         self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(SEED);
     }
 
+    #[inline]
     pub(crate) fn str(&mut self, s: &str) {
         self.bytes(s.as_bytes());
         // A separator so ("ab","c") and ("a","bc") differ.
-        self.bytes(&[0xff]);
+        self.byte(0xff);
     }
 
-    pub(crate) fn bytes(&mut self, mut bytes: &[u8]) {
-        if self.len > 0 {
-            let take = (8 - self.len).min(bytes.len());
-            self.buf[self.len..self.len + take].copy_from_slice(&bytes[..take]);
-            self.len += take;
-            bytes = &bytes[take..];
-            if self.len < 8 {
-                return;
-            }
-            let word = u64::from_le_bytes(self.buf);
+    #[inline(always)]
+    pub(crate) fn byte(&mut self, b: u8) {
+        self.pending |= u64::from(b) << (8 * self.len);
+        self.len += 1;
+        if self.len == 8 {
+            let word = self.pending;
             self.mix(word);
+            self.pending = 0;
             self.len = 0;
+        }
+    }
+
+    // Byte loops for the unaligned head and tail (at most 7 bytes each)
+    // rather than `copy_from_slice`: short writes are the common case (a
+    // `Display` impl writes in small pieces), and a `memcpy` call per piece
+    // cost more than the hashing.
+    pub(crate) fn bytes(&mut self, mut bytes: &[u8]) {
+        while self.len != 0 {
+            let Some((&b, rest)) = bytes.split_first() else {
+                return;
+            };
+            self.byte(b);
+            bytes = rest;
         }
         let mut chunks = bytes.chunks_exact(8);
         for chunk in &mut chunks {
             let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
+            word.copy_from_slice(chunk); // constant length: a plain load
             self.mix(u64::from_le_bytes(word));
         }
-        let rest = chunks.remainder();
-        self.buf[..rest.len()].copy_from_slice(rest);
-        self.len = rest.len();
+        for &b in chunks.remainder() {
+            self.byte(b);
+        }
     }
 
     pub(crate) fn finish(mut self) -> u64 {
         if self.len > 0 {
-            let mut word = [0u8; 8];
-            word[..self.len].copy_from_slice(&self.buf[..self.len]);
-            self.mix(u64::from_le_bytes(word) ^ ((self.len as u64) << 56));
+            let word = self.pending ^ (u64::from(self.len) << 56);
+            self.mix(word);
         }
         // Final avalanche (from splitmix64), so close inputs spread over the shards.
         let mut z = self.hash;
@@ -90,12 +105,7 @@ impl fmt::Write for Fingerprinter {
 
 impl Hasher for Fingerprinter {
     fn finish(&self) -> u64 {
-        let copy = Fingerprinter {
-            hash: self.hash,
-            buf: self.buf,
-            len: self.len,
-        };
-        copy.finish()
+        Fingerprinter::finish(*self)
     }
     fn write(&mut self, bytes: &[u8]) {
         self.bytes(bytes);
@@ -105,13 +115,13 @@ impl Hasher for Fingerprinter {
 /// Streams `value`'s `Display` into a fingerprint without allocating.
 pub(crate) fn hash_display(fp: &mut Fingerprinter, value: &dyn fmt::Display) {
     let _ = write!(fp, "{value}");
-    fp.bytes(&[0xfe]);
+    fp.byte(0xfe);
 }
 
 /// Streams `value`'s `Debug` into a fingerprint without allocating.
 pub(crate) fn hash_debug(fp: &mut Fingerprinter, value: &dyn fmt::Debug) {
     let _ = write!(fp, "{value:?}");
-    fp.bytes(&[0xfe]);
+    fp.byte(0xfe);
 }
 
 /// What to do with an alert.
@@ -119,7 +129,7 @@ pub(crate) fn hash_debug(fp: &mut Fingerprinter, value: &dyn fmt::Debug) {
 pub(crate) enum Decision {
     /// Send it. If the previous window of this fingerprint had repeats, their
     /// summary is handed back to be sent first.
-    Send(Option<Alert>),
+    Send(Option<Box<Alert>>),
     /// A repeat inside the window: counted, not sent.
     Suppress,
 }
@@ -258,7 +268,7 @@ impl StormControl {
             // them yet) are summarised now, and this alert opens a new window.
             let summary = self.take_summary(entry);
             entry.window_start = now;
-            return Decision::Send(summary);
+            return Decision::Send(summary.map(Box::new));
         }
         let mut summary = None;
         if shard.entries.len() >= shard.cap {
@@ -274,7 +284,7 @@ impl StormControl {
                 template: None,
             },
         );
-        Decision::Send(summary)
+        Decision::Send(summary.map(Box::new))
     }
 
     /// Forgets a fingerprint whose first alert could not be queued, so the
@@ -431,6 +441,17 @@ mod tests {
             b.bytes(chunk);
         }
         assert_eq!(a.finish(), b.finish());
+    }
+
+    #[test]
+    fn fingerprints_are_stable_across_versions_and_processes() {
+        // Pinned: a fleet's processes, and the next release, must agree.
+        let mut a = Fingerprinter::default();
+        a.bytes(b"hello world, this is long");
+        assert_eq!(a.finish(), 0xb356_abd3_cb24_65f0);
+        let mut b = Fingerprinter::default();
+        b.str("disk full");
+        assert_eq!(b.finish(), 0xfb2c_a2e4_40a2_2b52);
     }
 
     #[test]

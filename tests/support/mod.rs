@@ -171,7 +171,11 @@ fn answer(state: &State, method: Method, uri: Uri, headers: HeaderMap, body: Byt
             .and_then(VecDeque::pop_front)
             .unwrap_or(success),
     };
-    state.requests.lock().unwrap().push((recorded, reply.status));
+    state
+        .requests
+        .lock()
+        .unwrap()
+        .push((recorded, reply.status));
     reply
 }
 

@@ -54,7 +54,12 @@ fn refuse(reply: Reply) -> Verdict {
     }
 }
 
-fn judge(request: &Recorded, token: &str, chats: &[String], migrations: &[(String, String)]) -> Verdict {
+fn judge(
+    request: &Recorded,
+    token: &str,
+    chats: &[String],
+    migrations: &[(String, String)],
+) -> Verdict {
     let Some(rest) = request.path.strip_prefix("/bot") else {
         return refuse(error(404, "Not Found"));
     };
@@ -75,7 +80,10 @@ fn judge(request: &Recorded, token: &str, chats: &[String], migrations: &[(Strin
     };
     // A JSON null reaches the server as the text "null".
     if let Some((field, _)) = body.iter().find(|(_, v)| v.is_null()) {
-        return refuse(error(400, &format!("Bad Request: field \"{field}\" is null")));
+        return refuse(error(
+            400,
+            &format!("Bad Request: field \"{field}\" is null"),
+        ));
     }
     let text = body.get("text").and_then(Value::as_str).unwrap_or("");
     if text.is_empty() {
@@ -89,11 +97,19 @@ fn judge(request: &Recorded, token: &str, chats: &[String], migrations: &[(Strin
     }
     let visible = match visible_length(text) {
         Ok(n) => n,
-        Err(e) => return refuse(error(400, &format!("Bad Request: can't parse entities: {e}"))),
+        Err(e) => {
+            return refuse(error(
+                400,
+                &format!("Bad Request: can't parse entities: {e}"),
+            ))
+        }
     };
     if let Some(options) = body.get("link_preview_options") {
         if !options.is_object() {
-            return refuse(error(400, "Bad Request: can't parse link preview options JSON object"));
+            return refuse(error(
+                400,
+                "Bad Request: can't parse link preview options JSON object",
+            ));
         }
     }
     let chat = match body.get("chat_id") {
@@ -140,8 +156,22 @@ fn judge(request: &Recorded, token: &str, chats: &[String], migrations: &[(Strin
 /// `<` or `>` in text. Returns the length after entity parsing and trimming.
 pub fn visible_length(text: &str) -> Result<usize, String> {
     const TAGS: &[&str] = &[
-        "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
-        "blockquote", "span", "tg-spoiler", "tg-emoji",
+        "b",
+        "strong",
+        "i",
+        "em",
+        "u",
+        "ins",
+        "s",
+        "strike",
+        "del",
+        "a",
+        "code",
+        "pre",
+        "blockquote",
+        "span",
+        "tg-spoiler",
+        "tg-emoji",
     ];
     let mut visible = String::new();
     let mut open: Vec<String> = Vec::new();
@@ -150,14 +180,18 @@ pub fn visible_length(text: &str) -> Result<usize, String> {
         let rest = &text[offset..];
         let c = rest.chars().next().unwrap();
         if c == '<' {
-            let end = rest.find('>').ok_or(format!("unclosed start tag at byte offset {offset}"))?;
+            let end = rest
+                .find('>')
+                .ok_or(format!("unclosed start tag at byte offset {offset}"))?;
             let tag = &rest[1..end];
             let (closing, name) = match tag.strip_prefix('/') {
                 Some(name) => (true, name),
                 None => (false, tag.split(' ').next().unwrap_or("")),
             };
             if !TAGS.contains(&name) {
-                return Err(format!("Unsupported start tag \"{name}\" at byte offset {offset}"));
+                return Err(format!(
+                    "Unsupported start tag \"{name}\" at byte offset {offset}"
+                ));
             }
             if closing {
                 if open.pop().as_deref() != Some(name) {
@@ -187,7 +221,9 @@ pub fn visible_length(text: &str) -> Result<usize, String> {
         }
     }
     if let Some(tag) = open.pop() {
-        return Err(format!("Can't find end tag corresponding to start tag \"{tag}\""));
+        return Err(format!(
+            "Can't find end tag corresponding to start tag \"{tag}\""
+        ));
     }
     Ok(visible.trim().chars().count())
 }

@@ -11,15 +11,21 @@ use crate::config::ConfigError;
 
 mod alertmanager;
 mod console;
+mod discord;
 pub(crate) mod http;
 mod memory;
 pub(crate) mod retry;
+mod slack;
 mod telegram;
+mod webhook;
 
 pub use alertmanager::Alertmanager;
 pub use console::Console;
 pub use memory::Memory;
+pub use discord::Discord;
+pub use slack::Slack;
 pub use telegram::{Telegram, TELEGRAM_API_URL};
+pub use webhook::Webhook;
 
 /// A boxed, `Send` future, as [`Sink::send`] returns.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -279,9 +285,33 @@ pub(crate) fn from_env(
     sinks: &mut Vec<Box<dyn Sink>>,
 ) -> Result<(), ConfigError> {
     // Each HTTP sink adds itself here when its variables are set.
+    if let Some(sink) = telegram::from_env(get)? {
+        sinks.push(Box::new(sink));
+    }
+    if let Some(sink) = slack::from_env(get)? {
+        sinks.push(Box::new(sink));
+    }
+    if let Some(sink) = discord::from_env(get)? {
+        sinks.push(Box::new(sink));
+    }
+    if let Some(sink) = webhook::from_env(get)? {
+        sinks.push(Box::new(sink));
+    }
+    // NOTIFY_ALERTMANAGER_URL:
     if let Some(sink) = alertmanager::from_env(get)? {
         sinks.push(Box::new(sink));
     }
     let _ = (get, sinks);
     Ok(())
+}
+
+/// Validates a sink configured from the environment, naming the variable
+/// (not the builder field) in the error: `renames` maps fields to variables.
+pub(crate) fn validate_from_env(sink: &dyn Sink, renames: &[(&str, &str)]) -> Result<(), ConfigError> {
+    sink.validate().map_err(|error| {
+        match renames.iter().find(|(field, _)| *field == error.field()) {
+            Some((_, variable)) => ConfigError::new(*variable, error.reason()),
+            None => error,
+        }
+    })
 }

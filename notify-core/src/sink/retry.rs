@@ -162,7 +162,7 @@ mod tests {
                 attempts: 1,
                 ..fast()
             },
-            || std::future::pending::<Result<(), SinkError>>(),
+            std::future::pending::<Result<(), SinkError>>,
             |_| {},
         )
         .await;

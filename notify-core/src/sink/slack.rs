@@ -129,7 +129,13 @@ pub(crate) fn payload(alert: &Alert) -> Value {
         "type": "header",
         "text": { "type": "plain_text", "text": fitted(&headline, HEADER_LIMIT), "emoji": true },
     })];
-    if let Some(text) = fit::fenced(&escape::clean(&error), SECTION_LIMIT, slack_cost, slack, false) {
+    if let Some(text) = fit::fenced(
+        &escape::clean(&error),
+        SECTION_LIMIT,
+        slack_cost,
+        slack,
+        false,
+    ) {
         blocks.push(json!({ "type": "section", "text": text_object("mrkdwn", text) }));
     }
     let fields: Vec<Value> = render::facts(alert)
@@ -138,7 +144,11 @@ pub(crate) fn payload(alert: &Alert) -> Value {
         .map(|(label, value)| {
             let prefix = format!("*{label}*\n");
             let room = FIELD_LIMIT - prefix.chars().count();
-            let value = if value.trim().is_empty() { String::from("-") } else { value };
+            let value = if value.trim().is_empty() {
+                String::from("-")
+            } else {
+                value
+            };
             text_object("mrkdwn", prefix + &fitted(&value, room))
         })
         .collect();
@@ -172,6 +182,16 @@ pub(crate) fn payload(alert: &Alert) -> Value {
     })
 }
 
+/// The sink that `NOTIFY_SLACK_WEBHOOK_URL` configures, if set.
+pub(crate) fn from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<Option<Slack>, ConfigError> {
+    let Some(url) = get("NOTIFY_SLACK_WEBHOOK_URL") else {
+        return Ok(None);
+    };
+    let sink = Slack::new(url);
+    super::validate_from_env(&sink, &[("slack.webhook_url", "NOTIFY_SLACK_WEBHOOK_URL")])?;
+    Ok(Some(sink))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,7 +205,10 @@ mod tests {
         let payload = payload(&alert);
         checks::slack_payload(&payload).unwrap();
         let sent = payload.to_string();
-        assert!(sent.contains("&lt;!channel&gt; &lt;!here&gt; &lt;@U123&gt; &amp;amp; &lt;b&gt;"), "{sent}");
+        assert!(
+            sent.contains("&lt;!channel&gt; &lt;!here&gt; &lt;@U123&gt; &amp;amp; &lt;b&gt;"),
+            "{sent}"
+        );
         assert!(!sent.contains("<!channel>"));
     }
 

@@ -570,6 +570,66 @@ fn context_text(alert: &Alert) -> String {
     lines.join("\n")
 }
 
+/// The sink that `NOTIFY_TELEGRAM_BOT_TOKEN`, `NOTIFY_TELEGRAM_CHAT_ID`
+/// (comma-separated) and `NOTIFY_TELEGRAM_API_URL` configure, if set.
+pub(crate) fn from_env(
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<Telegram>, ConfigError> {
+    const TOKEN: &str = "NOTIFY_TELEGRAM_BOT_TOKEN";
+    const CHAT: &str = "NOTIFY_TELEGRAM_CHAT_ID";
+    const API: &str = "NOTIFY_TELEGRAM_API_URL";
+    let chats: Vec<String> = get(CHAT)
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|id| !id.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let token = match (get(TOKEN), chats.is_empty()) {
+        (None, true) => {
+            if get(API).is_some() {
+                return Err(ConfigError::new(
+                    TOKEN,
+                    format!("is needed when {API} is set"),
+                ));
+            }
+            return Ok(None);
+        }
+        (Some(_), true) => {
+            return Err(ConfigError::new(
+                CHAT,
+                format!(
+                    "is needed when {TOKEN} is set: the chat id(s) to send to, comma-separated"
+                ),
+            ));
+        }
+        (None, false) => {
+            return Err(ConfigError::new(
+                CHAT,
+                format!("is set, but {TOKEN} is not"),
+            ));
+        }
+        (Some(token), false) => token,
+    };
+    let mut chats = chats.into_iter();
+    let mut sink = Telegram::new(token.trim(), chats.next().unwrap_or_default());
+    for chat in chats {
+        sink = sink.chat(chat);
+    }
+    if let Some(api) = get(API) {
+        sink = sink.api_url(api);
+    }
+    super::validate_from_env(
+        &sink,
+        &[
+            ("telegram.bot_token", TOKEN),
+            ("telegram.chat_id", CHAT),
+            ("telegram.api_url", API),
+        ],
+    )?;
+    Ok(Some(sink))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
