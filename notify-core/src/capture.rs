@@ -85,7 +85,7 @@ impl Subject<'_> {
 pub(crate) struct PanicInfo {
     pub(crate) message: String,
     pub(crate) location: Option<String>,
-    pub(crate) backtrace: Option<backtrace::Backtrace>,
+    pub(crate) backtrace: Option<RawBacktrace>,
     pub(crate) thread: String,
 }
 
@@ -133,12 +133,13 @@ pub(crate) fn install_panic_hook() {
 }
 
 fn on_panic(info: &std::panic::PanicHookInfo<'_>) {
-    let stash = PanicInfo {
+    #[allow(unused_mut)] // taken from only with panic = "abort"
+    let mut stash = PanicInfo {
         message: payload_text(info.payload()),
         location: info
             .location()
             .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column())),
-        backtrace: Some(backtrace::Backtrace::new_unresolved()),
+        backtrace: Some(RawBacktrace::capture()),
         thread: thread_name(),
     };
     #[cfg(panic = "abort")]
@@ -149,7 +150,7 @@ fn on_panic(info: &std::panic::PanicHookInfo<'_>) {
             .ok()
             .flatten();
         let origin = Origin::Site(site.unwrap_or(&UNANNOTATED_PANIC));
-        let backtrace = stash.backtrace.clone();
+        let backtrace = stash.backtrace.take();
         report(origin, Subject::Panic(&stash), Context::none(), backtrace);
         crate::dispatch::flush_global(crate::dispatch::ABORT_FLUSH_TIMEOUT);
     }
@@ -176,14 +177,14 @@ static UNANNOTATED_PANIC: CallSite = CallSite {
 pub(crate) fn report_unwinding(site: &'static CallSite, context: Context) {
     // The innermost guard takes the stash; guards further out find it empty,
     // so one panic is reported once.
-    let Some(stash) = PANIC_STASH
+    let Some(mut stash) = PANIC_STASH
         .try_with(|s| s.borrow_mut().take())
         .ok()
         .flatten()
     else {
         return;
     };
-    let backtrace = stash.backtrace.clone();
+    let backtrace = stash.backtrace.take();
     report(
         Origin::Site(site),
         Subject::Panic(&stash),
@@ -207,7 +208,7 @@ pub(crate) fn report(
     origin: Origin,
     subject: Subject<'_>,
     context: Context,
-    backtrace: Option<backtrace::Backtrace>,
+    backtrace: Option<RawBacktrace>,
 ) {
     if crate::dispatch::on_dispatcher_thread() {
         // An error inside the notifier never produces another alert.
@@ -215,10 +216,9 @@ pub(crate) fn report(
     }
     if crate::testing::scope_active() {
         let fingerprint = fingerprint(origin, &subject);
-        let settings = crate::testing::settings();
-        let alert = build(origin, &subject, context, fingerprint, settings);
-        let backtrace = backtrace.unwrap_or_else(backtrace::Backtrace::new_unresolved);
-        crate::testing::record(alert, backtrace);
+        let draft = draft(origin, &subject, context, fingerprint);
+        let backtrace = backtrace.unwrap_or_else(RawBacktrace::capture);
+        crate::testing::record(draft, backtrace);
         return;
     }
     if let Some(notifier) = crate::dispatch::global() {
@@ -246,7 +246,7 @@ fn report_with(
     origin: Origin,
     subject: Subject<'_>,
     context: Context,
-    backtrace: Option<backtrace::Backtrace>,
+    backtrace: Option<RawBacktrace>,
 ) {
     let fingerprint = fingerprint(origin, &subject);
     // Before any capture: a suppressed repeat costs a hash and a lookup.
@@ -254,34 +254,37 @@ fn report_with(
         storm::Decision::Suppress => return,
         storm::Decision::Send(summary) => summary,
     };
-    let backtrace = backtrace.unwrap_or_else(backtrace::Backtrace::new_unresolved);
-    let alert = build(
-        origin,
-        &subject,
-        context,
-        fingerprint,
-        notifier.settings_ref(),
-    );
+    let backtrace = backtrace.unwrap_or_else(RawBacktrace::capture);
+    let draft = draft(origin, &subject, context, fingerprint);
     if let Some(summary) = summary {
-        notifier.enqueue(*summary, None);
+        notifier.enqueue_summary(*summary);
     }
-    notifier.enqueue_first(alert, backtrace);
+    notifier.enqueue_first(draft, backtrace);
 }
 
-/// Builds the owned alert; the backtrace stays with the caller until the
-/// dispatcher resolves it.
-fn build(
+/// The part of an alert that only the caller's thread can make: the error's
+/// text (the error is borrowed), the thread's name, the time. The rest —
+/// names, title, the notifier's settings, the backtrace — is filled in on the
+/// dispatcher thread by [`Draft::complete`], to keep the caller's work small.
+pub(crate) struct Draft {
     origin: Origin,
-    subject: &Subject<'_>,
+    kind: AlertKind,
+    severity: Severity,
+    message: String,
+    causes: Vec<String>,
+    panic_location: Option<String>,
+    thread: String,
+    timestamp: SystemTime,
     context: Context,
-    fingerprint: u64,
-    settings: &crate::config::Settings,
-) -> Alert {
-    let (site_severity, site_title, sinks) = match origin {
-        Origin::Site(site) => (site.severity, site.title, site.sinks),
-        Origin::Caller(_) => (None, None, &[][..]),
+    pub(crate) fingerprint: u64,
+    pub(crate) dropped: u64,
+}
+
+fn draft(origin: Origin, subject: &Subject<'_>, context: Context, fingerprint: u64) -> Draft {
+    let site_severity = match origin {
+        Origin::Site(site) => site.severity,
+        Origin::Caller(_) => None,
     };
-    let kind = subject.kind();
     let mut causes = Vec::new();
     let (message, severity, panic_location, thread) = match subject {
         Subject::Error(ErrorRef::Error(e)) => {
@@ -309,42 +312,88 @@ fn build(
         ),
         Subject::Message(severity, text) => ((*text).to_owned(), *severity, None, thread_name()),
     };
-    let location = origin.location();
-    let title = match (site_title, origin) {
-        (Some(title), _) => title.to_owned(),
-        (None, Origin::Site(site)) => match kind {
-            AlertKind::Panic => format!("Panic in {}", site.function),
-            _ => format!("Error in {}", site.function),
-        },
-        (None, Origin::Caller(_)) => match kind {
-            AlertKind::Message => first_line(&message),
-            _ => format!("Error: {}", first_line(&message)),
-        },
-    };
-    Alert {
-        kind,
+    Draft {
+        origin,
+        kind: subject.kind(),
         severity: site_severity.unwrap_or(severity),
-        title,
-        app_name: settings.app_name.clone(),
-        environment: settings.environment.clone(),
-        host: settings.host.clone(),
-        process_id: std::process::id(),
-        thread,
-        timestamp: SystemTime::now(),
-        location,
         message,
         causes,
         panic_location,
-        backtrace: Vec::new(),
-        context: context
-            .0
-            .into_iter()
-            .map(|(name, value)| (name.to_owned(), value))
-            .collect(),
-        repeats: None,
-        dropped: 0,
+        thread,
+        timestamp: SystemTime::now(),
+        context,
         fingerprint,
-        sinks: sinks.iter().map(|s| (*s).to_owned()).collect(),
+        dropped: 0,
+    }
+}
+
+impl Draft {
+    /// The whole alert, with the notifier's settings and the resolved backtrace.
+    pub(crate) fn complete(
+        self,
+        settings: &crate::config::Settings,
+        backtrace: Vec<Frame>,
+    ) -> Alert {
+        let Draft {
+            origin,
+            kind,
+            severity,
+            message,
+            causes,
+            panic_location,
+            thread,
+            timestamp,
+            context,
+            fingerprint,
+            dropped,
+        } = self;
+        let (site_title, sinks) = match origin {
+            Origin::Site(site) => (site.title, site.sinks),
+            Origin::Caller(_) => (None, &[][..]),
+        };
+        let mut location = origin.location();
+        if location.function.is_empty() {
+            // A manual report: its function is the first frame of the backtrace.
+            if let Some(frame) = backtrace.first() {
+                location.function = frame.function.clone();
+            }
+        }
+        let title = match (site_title, origin) {
+            (Some(title), _) => title.to_owned(),
+            (None, Origin::Site(site)) => match kind {
+                AlertKind::Panic => format!("Panic in {}", site.function),
+                _ => format!("Error in {}", site.function),
+            },
+            (None, Origin::Caller(_)) => match kind {
+                AlertKind::Message => first_line(&message),
+                _ => format!("Error: {}", first_line(&message)),
+            },
+        };
+        Alert {
+            kind,
+            severity,
+            title,
+            app_name: settings.app_name.clone(),
+            environment: settings.environment.clone(),
+            host: settings.host.clone(),
+            process_id: std::process::id(),
+            thread,
+            timestamp,
+            location,
+            message,
+            causes,
+            panic_location,
+            backtrace,
+            context: context
+                .0
+                .into_iter()
+                .map(|(name, value)| (name.to_owned(), value))
+                .collect(),
+            repeats: None,
+            dropped,
+            fingerprint,
+            sinks: sinks.iter().map(|s| (*s).to_owned()).collect(),
+        }
     }
 }
 
@@ -445,18 +494,61 @@ fn in_app(function: &str) -> bool {
     !function.is_empty() && !NOT_IN_APP.iter().any(|prefix| function.starts_with(prefix))
 }
 
+/// A backtrace as captured on the caller's thread: return addresses only.
+///
+/// Only the instruction pointers are kept: no symbol lookup, not even the
+/// enclosing function's start address (which `backtrace::Backtrace` asks the
+/// unwinder for, frame by frame), so a capture costs one walk of the stack.
+/// Names, files and lines are resolved later, on the dispatcher thread.
+pub(crate) struct RawBacktrace {
+    ips: Vec<usize>,
+}
+
+/// Frames walked at most; deeper stacks keep their innermost frames.
+const MAX_CAPTURED: usize = 128;
+
+impl RawBacktrace {
+    #[inline(never)]
+    pub(crate) fn capture() -> Self {
+        let mut ips = Vec::with_capacity(64);
+        let mut collect = |frame: &backtrace::Frame| {
+            ips.push(frame.ip() as usize);
+            ips.len() < MAX_CAPTURED
+        };
+        // `backtrace::trace` takes the crate's global lock, the same lock that
+        // symbol resolution holds on the dispatcher thread for as long as it
+        // resolves: the caller would wait for the dispatcher. On unix the
+        // unwinder (libgcc's or LLVM's `_Unwind_Backtrace`) is thread-safe,
+        // as C++ exceptions on many threads require, so skip the lock there.
+        #[cfg(unix)]
+        // SAFETY: `trace_unsynchronized` is unsafe only because some platforms'
+        // unwinders are not thread-safe (dbghelp on Windows); unix's are.
+        unsafe {
+            backtrace::trace_unsynchronized(&mut collect)
+        };
+        #[cfg(not(unix))]
+        backtrace::trace(&mut collect);
+        RawBacktrace { ips }
+    }
+}
+
 /// Resolves a backtrace and trims it to the application's own frames:
 /// innermost first, starting at the user's function (for an `Err`) or the
 /// panic site (for a panic), ending at `main`. Runs on the dispatcher thread.
-pub(crate) fn resolve_and_trim(mut raw: backtrace::Backtrace) -> Vec<Frame> {
-    raw.resolve();
+pub(crate) fn resolve_and_trim(raw: RawBacktrace) -> Vec<Frame> {
     let mut frames = Vec::new();
-    'outer: for frame in raw.frames() {
-        for symbol in frame.symbols() {
-            let Some(name) = symbol.name() else { continue };
+    let mut reached_main = false;
+    for ip in raw.ips {
+        // One return address gives several symbols when calls were inlined,
+        // innermost first.
+        backtrace::resolve(ip as *mut std::ffi::c_void, |symbol| {
+            if reached_main || frames.len() >= MAX_FRAMES {
+                return;
+            }
+            let Some(name) = symbol.name() else { return };
             let mut function = String::new();
             let _ = write!(function, "{name:#}");
-            let is_main = is_main(&function);
+            reached_main = is_main(&function);
             if in_app(&function) {
                 frames.push(Frame {
                     function,
@@ -464,12 +556,9 @@ pub(crate) fn resolve_and_trim(mut raw: backtrace::Backtrace) -> Vec<Frame> {
                     line: symbol.lineno(),
                 });
             }
-            if is_main {
-                break 'outer;
-            }
-            if frames.len() >= MAX_FRAMES {
-                break 'outer;
-            }
+        });
+        if reached_main || frames.len() >= MAX_FRAMES {
+            break;
         }
     }
     frames

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
 use crate::alert::Alert;
+use crate::capture::{Draft, RawBacktrace};
 use crate::config::{ConfigError, DiagnosticFn, NotifierBuilder, Settings};
 use crate::sink::retry::{self, RetryPolicy};
 use crate::sink::Sink;
@@ -149,12 +150,13 @@ pub struct Stats {
     pub evicted: u64,
 }
 
-struct Job {
-    alert: Alert,
-    backtrace: Option<backtrace::Backtrace>,
-    /// The first alert of a storm window: storm control keeps it as the
-    /// template of the window's summary.
-    opens_window: bool,
+enum Job {
+    /// The first alert of a storm window, as the caller drafted it: the
+    /// dispatcher resolves its backtrace and completes it, and storm control
+    /// keeps it as the template of the window's summary.
+    First(Draft, RawBacktrace),
+    /// A storm summary, complete already.
+    Summary(Alert),
 }
 
 enum Control {
@@ -314,36 +316,27 @@ impl Notifier {
         &self.shared.storm
     }
 
-    pub(crate) fn settings_ref(&self) -> &Settings {
-        &self.shared.settings
-    }
-
     /// Queues the first alert of a window; never blocks.
-    pub(crate) fn enqueue_first(&self, alert: Alert, backtrace: backtrace::Backtrace) {
-        let fingerprint = alert.fingerprint;
-        if !self.enqueue_job(Job {
-            alert,
-            backtrace: Some(backtrace),
-            opens_window: true,
-        }) {
+    pub(crate) fn enqueue_first(&self, draft: Draft, backtrace: RawBacktrace) {
+        let fingerprint = draft.fingerprint;
+        if !self.enqueue_job(Job::First(draft, backtrace)) {
             let lost = self.shared.storm.forget(fingerprint);
             self.shared.dropped_since.fetch_add(lost, Ordering::Relaxed);
         }
     }
 
-    /// Queues an alert that needs no backtrace resolution (a summary).
-    pub(crate) fn enqueue(&self, alert: Alert, backtrace: Option<backtrace::Backtrace>) {
-        self.enqueue_job(Job {
-            alert,
-            backtrace,
-            opens_window: false,
-        });
+    /// Queues a storm summary; never blocks.
+    pub(crate) fn enqueue_summary(&self, summary: Alert) {
+        self.enqueue_job(Job::Summary(summary));
     }
 
     fn enqueue_job(&self, mut job: Job) -> bool {
         let shared = &self.shared;
         let dropped_before = shared.dropped_since.swap(0, Ordering::Relaxed);
-        job.alert.dropped = dropped_before;
+        match &mut job {
+            Job::First(draft, _) => draft.dropped = dropped_before,
+            Job::Summary(alert) => alert.dropped = dropped_before,
+        }
         shared.add_pending();
         match self.handle.queue.try_send(job) {
             Ok(()) => {
@@ -518,7 +511,6 @@ impl Dispatcher {
         runtime.block_on(async {
             let mut tick = tokio::time::interval(sweep_every);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            let mut controls_open = true;
             // A flush request, and how many jobs queued before it are still
             // to be handled: its sweep waits for them, so that the windows
             // they open have their templates and none of their repeats is
@@ -539,12 +531,15 @@ impl Dispatcher {
                         }
                         (None, _) => break,
                     },
-                    control = controls.recv(), if controls_open => match control {
+                    control = controls.recv() => match control {
                         Some(Control::Flush(ticket)) => {
                             let ticket = flush.map_or(ticket, |(t, _)| t.max(ticket));
                             flush = Some((ticket, jobs.len()));
                         }
-                        None => controls_open = false,
+                        // The last handle is gone and has flushed (up to its
+                        // timeout): stop, even if a hanging sink holds every
+                        // delivery slot. Dropping the runtime cancels what is left.
+                        None => break,
                     },
                     _ = tick.tick() => self.sweep(false),
                 }
@@ -565,14 +560,7 @@ impl Dispatcher {
         for summary in self.shared.storm.sweep(all) {
             self.shared.add_pending();
             self.shared.queued.fetch_add(1, Ordering::Relaxed);
-            self.handle(
-                Job {
-                    alert: summary,
-                    backtrace: None,
-                    opens_window: false,
-                },
-                None,
-            );
+            self.handle(Job::Summary(summary), None);
         }
         let evicted = self.shared.storm.take_evicted();
         if evicted > 0 {
@@ -585,21 +573,17 @@ impl Dispatcher {
 
     fn handle(&self, job: Job, permit: Option<OwnedSemaphorePermit>) {
         let completion = Arc::new(Completion(self.shared.clone(), permit));
-        let mut alert = job.alert;
-        if let Some(raw) = job.backtrace {
-            alert.backtrace = crate::capture::resolve_and_trim(raw);
-        }
-        if alert.location.function.is_empty() {
-            if let Some(frame) = alert.backtrace.first() {
-                alert.location.function = frame.function.clone();
+        let alert = match job {
+            Job::First(draft, raw) => {
+                let backtrace = crate::capture::resolve_and_trim(raw);
+                let alert = Arc::new(draft.complete(&self.shared.settings, backtrace));
+                self.shared
+                    .storm
+                    .set_template(alert.fingerprint, alert.clone());
+                alert
             }
-        }
-        let alert = Arc::new(alert);
-        if job.opens_window {
-            self.shared
-                .storm
-                .set_template(alert.fingerprint, alert.clone());
-        }
+            Job::Summary(alert) => Arc::new(alert),
+        };
         let routed_somewhere = alert.sinks.is_empty()
             || self
                 .sinks

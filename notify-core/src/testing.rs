@@ -28,7 +28,7 @@ use crate::alert::Alert;
 use crate::config::Settings;
 
 thread_local! {
-    static SCOPE: RefCell<Option<Vec<(Alert, backtrace::Backtrace)>>> = const { RefCell::new(None) };
+    static SCOPE: RefCell<Option<Vec<(crate::capture::Draft, crate::capture::RawBacktrace)>>> = const { RefCell::new(None) };
 }
 
 /// Runs `f`, and returns every alert raised on this thread while it ran —
@@ -46,7 +46,7 @@ pub fn capture_alerts(f: impl FnOnce()) -> Vec<Alert> {
     crate::capture::install_panic_hook();
     let previous = SCOPE.with(|s| s.borrow_mut().replace(Vec::new()));
     crate::dispatch::testing_scope_started();
-    struct End(Option<Vec<(Alert, backtrace::Backtrace)>>);
+    struct End(Option<Vec<(crate::capture::Draft, crate::capture::RawBacktrace)>>);
     impl Drop for End {
         fn drop(&mut self) {
             crate::dispatch::testing_scope_ended();
@@ -63,20 +63,14 @@ pub fn capture_alerts(f: impl FnOnce()) -> Vec<Alert> {
     }
     let raw = CAPTURED.with(|c| std::mem::take(&mut *c.borrow_mut()));
     raw.into_iter()
-        .map(|(mut alert, backtrace)| {
-            alert.backtrace = crate::capture::resolve_and_trim(backtrace);
-            if alert.location.function.is_empty() {
-                if let Some(frame) = alert.backtrace.first() {
-                    alert.location.function = frame.function.clone();
-                }
-            }
-            alert
+        .map(|(draft, backtrace)| {
+            draft.complete(settings(), crate::capture::resolve_and_trim(backtrace))
         })
         .collect()
 }
 
 thread_local! {
-    static CAPTURED: RefCell<Vec<(Alert, backtrace::Backtrace)>> = const { RefCell::new(Vec::new()) };
+    static CAPTURED: RefCell<Vec<(crate::capture::Draft, crate::capture::RawBacktrace)>> = const { RefCell::new(Vec::new()) };
 }
 
 pub(crate) fn scope_active() -> bool {
@@ -88,7 +82,7 @@ pub(crate) fn settings() -> &'static Settings {
     SETTINGS.get_or_init(Settings::detect)
 }
 
-pub(crate) fn record(alert: Alert, backtrace: backtrace::Backtrace) {
+pub(crate) fn record(alert: crate::capture::Draft, backtrace: crate::capture::RawBacktrace) {
     let _ = SCOPE.try_with(|s| {
         if let Some(alerts) = s.borrow_mut().as_mut() {
             alerts.push((alert, backtrace));
