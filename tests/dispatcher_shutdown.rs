@@ -46,10 +46,11 @@ fn the_dispatcher_thread_ends_with_its_notifier_even_when_a_sink_hangs() {
     while dispatcher_threads() == 0 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(5));
     }
-    assert_eq!(
-        dispatcher_threads(),
-        1,
-        "one dispatcher thread while the notifier lives"
+    // The runtime thread, and the blocking thread that resolved backtraces.
+    assert!(
+        (1..=2).contains(&dispatcher_threads()),
+        "dispatcher threads while the notifier lives: {}",
+        dispatcher_threads()
     );
     drop(notifier);
     let deadline = Instant::now() + Duration::from_secs(20);

@@ -300,3 +300,56 @@ fn the_environment_configures_discord_and_names_the_variable_at_fault() {
     assert_eq!(err.field(), "NOTIFY_DISCORD_WEBHOOK_URL");
     support::assert_no_secret("TESTSECRET", &[format!("{err} {err:?}")]);
 }
+
+#[test]
+fn alerts_go_one_at_a_time_in_order() {
+    let server = discord::server();
+    // The first alert needs a retry: the others wait for it.
+    server.script("", [discord::server_error()]);
+    let diagnostics = Diagnostics::default();
+    let n = notifier(
+        Discord::new(hook(&server)),
+        &diagnostics,
+        Duration::from_secs(5),
+    );
+    for i in 0..3 {
+        n.report_message(Severity::Error, &format!("alert number {i}"));
+    }
+    assert!(n.flush(Duration::from_secs(15)));
+    assert_eq!(n.stats().delivered, 3, "{:?}", diagnostics.lines());
+    let order: Vec<usize> = server
+        .accepted()
+        .iter()
+        .filter_map(|r| {
+            let title = r.json()["embeds"][0]["title"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned();
+            (0..3).find(|i| title.contains(&format!("alert number {i}")))
+        })
+        .collect();
+    assert_eq!(order, vec![0, 1, 2]);
+}
+
+#[test]
+fn a_proxy_page_that_repeats_the_webhook_path_does_not_leak_it() {
+    let proxy = support::echoing_404();
+    let diagnostics = Diagnostics::default();
+    let n = notifier(
+        Discord::new(format!("{}{}?wait=true", proxy.url, discord::PATH)),
+        &diagnostics,
+        Duration::from_secs(5),
+    );
+    n.report_message(Severity::Error, "through a proxy");
+    assert!(n.flush(Duration::from_secs(10)));
+    assert_eq!(proxy.requests().len(), 1, "a 404 is not retried");
+    let lines = diagnostics.lines();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].contains("HTTP 404:") && lines[0].contains("The requested URL <redacted>"),
+        "{}",
+        lines[0]
+    );
+    support::assert_no_secret("TESTSECRET", &lines);
+    support::assert_no_secret("/api/webhooks", &lines);
+}

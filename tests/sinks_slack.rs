@@ -284,3 +284,54 @@ fn the_environment_configures_slack_and_names_the_variable_at_fault() {
     assert_eq!(err.field(), "NOTIFY_SLACK_WEBHOOK_URL");
     support::assert_no_secret("TESTSECRET", &[format!("{err} {err:?}")]);
 }
+
+#[test]
+fn alerts_go_one_at_a_time_in_order() {
+    let server = slack::server();
+    // The first alert needs a retry: the others wait for it.
+    server.script("", [slack::server_error()]);
+    let diagnostics = Diagnostics::default();
+    let n = notifier(
+        Slack::new(hook(&server)),
+        &diagnostics,
+        Duration::from_secs(5),
+    );
+    for i in 0..3 {
+        n.report_message(Severity::Error, &format!("alert number {i}"));
+    }
+    assert!(n.flush(Duration::from_secs(15)));
+    assert_eq!(n.stats().delivered, 3, "{:?}", diagnostics.lines());
+    let order: Vec<usize> = server
+        .accepted()
+        .iter()
+        .filter_map(|r| {
+            let text = r.json()["text"].as_str().unwrap_or("").to_owned();
+            (0..3).find(|i| text.contains(&format!("alert number {i}")))
+        })
+        .collect();
+    assert_eq!(order, vec![0, 1, 2]);
+}
+
+#[test]
+fn a_proxy_page_that_repeats_the_webhook_path_does_not_leak_it() {
+    let proxy = support::echoing_404();
+    let diagnostics = Diagnostics::default();
+    let n = notifier(
+        Slack::new(format!("{}{}", proxy.url, slack::PATH)),
+        &diagnostics,
+        Duration::from_secs(5),
+    );
+    n.report_message(Severity::Error, "through a proxy");
+    assert!(n.flush(Duration::from_secs(10)));
+    assert_eq!(proxy.requests().len(), 1, "a 404 is not retried");
+    let lines = diagnostics.lines();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].contains("HTTP 404:")
+            && lines[0].contains("The requested URL <redacted> was not found"),
+        "{}",
+        lines[0]
+    );
+    support::assert_no_secret("TESTSECRET", &lines);
+    support::assert_no_secret("/services/", &lines);
+}

@@ -227,7 +227,9 @@ fn a_retry_goes_only_to_the_chats_that_did_not_get_the_alert() {
     );
     n.report_message(Severity::Error, "to two chats");
     assert!(n.flush(Duration::from_secs(10)));
-    assert_eq!(n.stats().delivered, 1, "{:?}", diagnostics.lines());
+    // Each chat is a delivery of its own.
+    assert_eq!(n.stats().delivered, 2, "{:?}", diagnostics.lines());
+    assert_eq!(n.stats().failed, 0);
     let mut accepted: Vec<String> = server
         .accepted()
         .iter()
@@ -253,10 +255,70 @@ fn one_refusing_chat_is_reported_and_the_others_still_get_the_alert() {
     let lines = diagnostics.lines();
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert!(
-        lines[0].contains("chat 99: Bad Request: chat not found"),
+        lines[0].contains("chat 99: HTTP 400: Bad Request: chat not found"),
         "{}",
         lines[0]
     );
+    assert_eq!(n.stats().delivered, 1);
+    assert_eq!(n.stats().failed, 1);
+}
+
+#[test]
+fn a_chat_that_keeps_failing_is_reported_while_the_other_chat_got_the_alert_once() {
+    let server = telegram::server(TOKEN, &["1", "2"], &[]);
+    server.script("2", (0..10).map(|_| telegram::server_error()));
+    let diagnostics = Diagnostics::default();
+    let n = notifier(
+        Telegram::new(TOKEN, 1).chat(2).api_url(&server.url),
+        &diagnostics,
+        Duration::from_secs(5),
+    );
+    n.report_message(Severity::Error, "to two chats");
+    assert!(n.flush(Duration::from_secs(15)));
+    assert_eq!(n.stats().delivered, 1, "{:?}", diagnostics.lines());
+    assert_eq!(n.stats().failed, 1);
+    let lines = diagnostics.lines();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].contains("chat 2: HTTP 500: Internal Server Error"),
+        "{}",
+        lines[0]
+    );
+    let to_chat = |id: &str| {
+        server
+            .requests()
+            .iter()
+            .filter(|(r, _)| r.json()["chat_id"].to_string() == id)
+            .count()
+    };
+    assert_eq!(to_chat("1"), 1, "the chat that got it is not sent to again");
+    assert!(to_chat("2") > 1, "the failing chat was retried");
+}
+
+#[test]
+fn a_proxy_page_that_repeats_the_token_does_not_leak_it() {
+    let proxy = support::echoing_404();
+    let diagnostics = Diagnostics::default();
+    let n = notifier(
+        Telegram::new(TOKEN, 42).api_url(&proxy.url),
+        &diagnostics,
+        Duration::from_secs(5),
+    );
+    n.report_message(Severity::Error, "through a proxy");
+    assert!(n.flush(Duration::from_secs(10)));
+    assert_eq!(proxy.requests().len(), 1, "a 404 is not retried");
+    assert!(proxy.requests()[0].0.path.contains(TOKEN));
+    let lines = diagnostics.lines();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].contains(
+            "HTTP 404: <html><body><h1>Not Found</h1>The requested URL <redacted> was not found"
+        ),
+        "{}",
+        lines[0]
+    );
+    support::assert_no_secret("TEST-TOKEN", &lines);
+    support::assert_no_secret("/bot", &lines);
 }
 
 #[test]
@@ -388,7 +450,7 @@ fn the_environment_configures_telegram_and_names_the_variable_at_fault() {
     let n = builder.build().unwrap();
     n.report_message(Severity::Error, "from the environment");
     assert!(n.flush(Duration::from_secs(10)));
-    assert_eq!(n.stats().delivered, 1);
+    assert_eq!(n.stats().delivered, 2, "one delivery per chat");
     assert_eq!(server.accepted().len(), 2);
 
     let field = |vars| notify_core::NotifierBuilder::from_env_with(env(vars)).unwrap_err();
@@ -417,10 +479,44 @@ fn the_environment_configures_telegram_and_names_the_variable_at_fault() {
             ],
             "NOTIFY_TELEGRAM_API_URL",
         ),
+        // A token pasted into the chat variable by mistake.
+        (
+            vec![
+                ("NOTIFY_TELEGRAM_BOT_TOKEN", TOKEN.to_owned()),
+                (
+                    "NOTIFY_TELEGRAM_CHAT_ID",
+                    "42, 123456:TEST-TOKEN".to_owned(),
+                ),
+            ],
+            "NOTIFY_TELEGRAM_CHAT_ID",
+        ),
     ] {
         let err = field(vars);
         assert_eq!(err.field(), expected, "{err}");
         shown.push(format!("{err} {err:?}"));
     }
     support::assert_no_secret("TEST-TOKEN", &shown);
+}
+
+#[test]
+fn alerts_to_one_chat_go_one_at_a_time_in_order() {
+    let server = telegram::server(TOKEN, &["42"], &[]);
+    // The first alert needs a retry: the others wait for it.
+    server.script("42", [telegram::server_error()]);
+    let diagnostics = Diagnostics::default();
+    let n = notifier(
+        Telegram::new(TOKEN, 42).api_url(&server.url),
+        &diagnostics,
+        Duration::from_secs(5),
+    );
+    for i in 0..3 {
+        n.report_message(Severity::Error, &format!("alert number {i}"));
+    }
+    assert!(n.flush(Duration::from_secs(15)));
+    assert_eq!(n.stats().delivered, 3, "{:?}", diagnostics.lines());
+    let order: Vec<usize> = texts(&server)
+        .iter()
+        .filter_map(|t| (0..3).find(|i| t.contains(&format!("alert number {i}"))))
+        .collect();
+    assert_eq!(order, vec![0, 1, 2]);
 }

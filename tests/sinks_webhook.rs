@@ -280,3 +280,31 @@ fn the_environment_configures_a_signed_webhook() {
     assert_eq!(n.stats().delivered, 1);
     assert_eq!(statuses(&server), vec![204]);
 }
+
+#[test]
+fn a_proxy_page_that_repeats_the_path_and_query_does_not_leak_them() {
+    let proxy = support::echoing_404();
+    let diagnostics = Diagnostics::default();
+    let n = notifier(
+        Webhook::new(format!("{}{PATH}?key=QUERYSECRET", proxy.url)).secret(SECRET),
+        &diagnostics,
+        Duration::from_secs(5),
+    );
+    n.report_message(Severity::Error, "through a proxy");
+    assert!(n.flush(Duration::from_secs(10)));
+    assert_eq!(proxy.requests().len(), 1, "a 404 is not retried");
+    assert_eq!(
+        proxy.requests()[0].0.query.as_deref(),
+        Some("key=QUERYSECRET")
+    );
+    let lines = diagnostics.lines();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].contains("HTTP 404:") && lines[0].contains("The requested URL <redacted>"),
+        "{}",
+        lines[0]
+    );
+    for secret in ["TESTPATHTOKEN", "QUERYSECRET", "/hooks/notify"] {
+        support::assert_no_secret(secret, &lines);
+    }
+}

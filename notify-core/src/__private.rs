@@ -70,12 +70,38 @@ impl Context {
     }
 }
 
-/// `{:?}` of a context value, cut to a sane size.
+/// `{:?}` of a context value, cut to a sane size. Formatting stops at the
+/// limit, so a huge value costs no more than a small one.
 #[cold]
 pub fn debug(value: &dyn Debug) -> String {
-    let mut s = format!("{value:?}");
-    crate::render::truncate_in_place(&mut s, MAX_CONTEXT_CHARS);
-    s
+    use std::fmt::Write as _;
+    let mut bounded = Bounded {
+        out: String::new(),
+        room: MAX_CONTEXT_CHARS,
+    };
+    if write!(bounded, "{value:?}").is_err() && bounded.room == 0 {
+        bounded.out.push('…');
+    }
+    bounded.out
+}
+
+/// A `fmt::Write` that takes at most `room` more characters, then refuses.
+struct Bounded {
+    out: String,
+    room: usize,
+}
+
+impl std::fmt::Write for Bounded {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        for c in s.chars() {
+            if self.room == 0 {
+                return Err(std::fmt::Error);
+            }
+            self.out.push(c);
+            self.room -= 1;
+        }
+        Ok(())
+    }
 }
 
 const MAX_CONTEXT_CHARS: usize = 1000;
@@ -86,20 +112,31 @@ const MAX_CONTEXT_CHARS: usize = 1000;
 pub struct PanicGuard {
     site: &'static CallSite,
     context: Context,
+    /// With `panic = "abort"`: whether this guard pushed its site onto the
+    /// thread's stack of annotated functions (and so must pop it).
+    #[cfg(panic = "abort")]
+    entered: bool,
 }
 
 impl PanicGuard {
     /// Arms the guard for one call.
     #[inline(always)]
     pub fn new(site: &'static CallSite, context: Context) -> Self {
-        crate::capture::enter(site);
-        PanicGuard { site, context }
+        PanicGuard {
+            site,
+            context,
+            #[cfg(panic = "abort")]
+            entered: crate::capture::enter(site),
+        }
     }
 
     /// The body returned: hand back the context for an `Err` report.
     #[inline(always)]
     pub fn disarm(self) -> Context {
-        crate::capture::leave();
+        #[cfg(panic = "abort")]
+        if self.entered {
+            crate::capture::leave();
+        }
         let this = std::mem::ManuallyDrop::new(self);
         // SAFETY: `this` is never used or dropped again; we move the one owned field out.
         unsafe { std::ptr::read(&this.context) }
@@ -108,8 +145,8 @@ impl PanicGuard {
 
 impl Drop for PanicGuard {
     fn drop(&mut self) {
-        // Only reached while unwinding out of the body.
-        crate::capture::leave();
+        // Only reached while unwinding out of the body (never with
+        // `panic = "abort"`, where nothing unwinds).
         crate::capture::report_unwinding(self.site, std::mem::take(&mut self.context));
     }
 }
@@ -276,4 +313,16 @@ pub fn report_err<'a, D: IntoErrorRef<'a>>(
 #[inline(never)]
 fn report_err_cold(site: &'static CallSite, error: ErrorRef<'_>, context: Context) {
     crate::capture::report_error_at(site, error, context);
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn context_values_are_cut_while_formatting() {
+        let huge = vec![7u8; 1_000_000];
+        let text = super::debug(&huge);
+        assert_eq!(text.chars().count(), super::MAX_CONTEXT_CHARS + 1);
+        assert!(text.ends_with('…'));
+        assert_eq!(super::debug(&"short"), "\"short\"");
+    }
 }

@@ -98,23 +98,20 @@ thread_local! {
     static SITES: RefCell<Vec<&'static CallSite>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Entering an annotated function. Only tracked with `panic = "abort"`, where
-/// no guard will run and the hook must know the function itself.
+/// Entering an annotated function, with `panic = "abort"`: no guard will
+/// run there, so the hook must know the function itself. Returns whether the
+/// site was pushed (only while a notifier listens).
+#[cfg(panic = "abort")]
 #[inline(always)]
-pub(crate) fn enter(_site: &'static CallSite) {
-    #[cfg(panic = "abort")]
-    if crate::dispatch::is_installed() {
-        let _ = SITES.try_with(|s| s.borrow_mut().push(_site));
-    }
+pub(crate) fn enter(site: &'static CallSite) -> bool {
+    crate::dispatch::is_installed() && SITES.try_with(|s| s.borrow_mut().push(site)).is_ok()
 }
 
-/// Leaving an annotated function (see [`enter`]).
+/// Leaving an annotated function that [`enter`] pushed.
+#[cfg(panic = "abort")]
 #[inline(always)]
 pub(crate) fn leave() {
-    #[cfg(panic = "abort")]
-    if crate::dispatch::is_installed() {
-        let _ = SITES.try_with(|s| s.borrow_mut().pop());
-    }
+    let _ = SITES.try_with(|s| s.borrow_mut().pop());
 }
 
 /// Installs the panic hook once. It chains whatever hook was installed
@@ -257,7 +254,7 @@ fn report_with(
     let backtrace = backtrace.unwrap_or_else(RawBacktrace::capture);
     let draft = draft(origin, &subject, context, fingerprint);
     if let Some(summary) = summary {
-        notifier.enqueue_summary(*summary);
+        notifier.enqueue_summary(summary);
     }
     notifier.enqueue_first(draft, backtrace);
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::dispatch::{FlushGuard, Notifier};
-use crate::sink::{Console, Sink};
+use crate::sink::{Console, Sink, SinkGroup};
 
 /// Invalid configuration, found when the notifier is built. Names the field
 /// at fault; never contains a secret's value.
@@ -113,7 +113,7 @@ pub const DEFAULT_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct NotifierBuilder {
     pub(crate) app_name: Option<String>,
     pub(crate) environment: Option<String>,
-    pub(crate) sinks: Vec<Box<dyn Sink>>,
+    pub(crate) sinks: Vec<SinkGroup>,
     pub(crate) dedup_window: Duration,
     pub(crate) queue_capacity: usize,
     pub(crate) max_fingerprints: usize,
@@ -131,7 +131,11 @@ impl fmt::Debug for NotifierBuilder {
             .field("environment", &self.environment)
             .field(
                 "sinks",
-                &self.sinks.iter().map(|s| s.name()).collect::<Vec<_>>(),
+                &self
+                    .sinks
+                    .iter()
+                    .map(|s| s.name.as_str())
+                    .collect::<Vec<_>>(),
             )
             .field("dedup_window", &self.dedup_window)
             .field("queue_capacity", &self.queue_capacity)
@@ -174,7 +178,7 @@ impl NotifierBuilder {
 
     /// Adds a sink. Without any, alerts go nowhere (use [`Console`] for stderr).
     pub fn sink(mut self, sink: impl Sink) -> Self {
-        self.sinks.push(Box::new(sink));
+        self.sinks.push(SinkGroup::new(sink));
         self
     }
 
@@ -271,7 +275,7 @@ impl NotifierBuilder {
         }
         let mut names = HashSet::new();
         for (i, sink) in self.sinks.iter().enumerate() {
-            let name = sink.name();
+            let name = sink.name.as_str();
             if name.trim().is_empty() {
                 return Err(ConfigError::new(
                     format!("sink[{i}].named"),
@@ -286,7 +290,7 @@ impl NotifierBuilder {
                     ),
                 ));
             }
-            sink.validate()?;
+            sink.validation.clone()?;
         }
         Ok(())
     }
@@ -328,7 +332,7 @@ impl NotifierBuilder {
         }
         crate::sink::from_env(&get, &mut builder.sinks)?;
         if builder.sinks.is_empty() {
-            builder.sinks.push(Box::new(Console::new()));
+            builder.sinks.push(SinkGroup::new(Console::new()));
             builder.defaulted_to_console = true;
         }
         Ok(builder)
@@ -375,7 +379,7 @@ mod tests {
     fn no_sink_variable_means_console() {
         let b = NotifierBuilder::from_env_with(env(&[("NOTIFY_APP_NAME", "billing")])).unwrap();
         assert!(b.defaulted_to_console);
-        assert_eq!(b.sinks[0].name(), "console");
+        assert_eq!(b.sinks[0].name, "console");
         assert_eq!(b.app_name.as_deref(), Some("billing"));
     }
 

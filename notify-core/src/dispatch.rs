@@ -20,7 +20,7 @@ use crate::capture::{Draft, RawBacktrace};
 use crate::config::{ConfigError, DiagnosticFn, NotifierBuilder, Settings};
 use crate::sink::retry::{self, RetryPolicy};
 use crate::sink::Sink;
-use crate::storm::StormControl;
+use crate::storm::{StormControl, Summary};
 
 /// Bit 0: a global notifier is installed. Each active
 /// [`testing::capture_alerts`](crate::testing::capture_alerts) scope adds 2.
@@ -30,9 +30,6 @@ static GLOBAL: OnceLock<Notifier> = OnceLock::new();
 /// How long the panic hook waits for delivery before a `panic = "abort"` abort.
 #[cfg(panic = "abort")]
 pub(crate) const ABORT_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Deliveries in flight per sink.
-const SINK_CONCURRENCY: usize = 8;
 
 thread_local! {
     static ON_DISPATCHER: Cell<bool> = const { Cell::new(false) };
@@ -82,7 +79,7 @@ pub(crate) fn install(builder: NotifierBuilder) -> Result<FlushGuard, ConfigErro
     flush_at_exit();
     STATE.fetch_or(1, Ordering::SeqCst);
     if defaulted {
-        eprintln!("notify: no NOTIFY_* sink variable is set; alerts go to the console (stderr)");
+        default_diagnostic("no NOTIFY_* sink variable is set; alerts go to the console (stderr)");
     }
     Ok(FlushGuard {
         timeout: flush_timeout,
@@ -96,6 +93,11 @@ pub(crate) fn install(builder: NotifierBuilder) -> Result<FlushGuard, ConfigErro
 /// holds the guard inside its own body.
 fn flush_at_exit() {
     extern "C" fn at_exit() {
+        // If the guard already waited its full timeout in vain (a sink that
+        // does not answer), waiting again would only delay the exit.
+        if GUARD_FLUSH_FAILED.load(Ordering::SeqCst) {
+            return;
+        }
         let timeout = GLOBAL
             .get()
             .map_or(Duration::ZERO, |n| n.shared.flush_timeout);
@@ -110,11 +112,22 @@ fn flush_at_exit() {
     }
 }
 
+/// Set when the guard's flush ran out of time.
+static GUARD_FLUSH_FAILED: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
 fn already_installed() -> ConfigError {
     ConfigError::new(
         "install",
         "a notifier is already installed in this process; install() may be called once",
     )
+}
+
+/// Diagnostics go to stderr by default; a closed stderr is not our problem
+/// (`eprintln!` would panic on it).
+fn default_diagnostic(line: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "notify: {line}");
 }
 
 /// Returned by [`install`](crate::NotifierBuilder::install) and
@@ -130,7 +143,9 @@ pub struct FlushGuard {
 
 impl Drop for FlushGuard {
     fn drop(&mut self) {
-        flush_global(self.timeout);
+        if !flush_global(self.timeout) {
+            GUARD_FLUSH_FAILED.store(true, Ordering::SeqCst);
+        }
     }
 }
 
@@ -155,8 +170,8 @@ enum Job {
     /// dispatcher resolves its backtrace and completes it, and storm control
     /// keeps it as the template of the window's summary.
     First(Draft, RawBacktrace),
-    /// A storm summary, complete already.
-    Summary(Alert),
+    /// A storm summary, made into an alert by the dispatcher.
+    Summary(Summary),
 }
 
 enum Control {
@@ -204,8 +219,11 @@ impl Shared {
         self.progress_changed.notify_all();
     }
 
+    /// One line about the notifier itself. The user's callback may panic:
+    /// that never reaches the dispatcher.
     fn diagnostic(&self, message: &str) {
-        (self.diagnostics)(message);
+        let f = &self.diagnostics;
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(message)));
     }
 }
 
@@ -259,7 +277,7 @@ impl Notifier {
         settings.environment = builder.environment;
         let diagnostics: DiagnosticFn = builder
             .diagnostics
-            .unwrap_or_else(|| Arc::new(|line: &str| eprintln!("notify: {line}")));
+            .unwrap_or_else(|| Arc::new(default_diagnostic));
         let shared = Arc::new(Shared {
             // First alerts on their way: the queue plus those in delivery.
             storm: StormControl::new(
@@ -285,7 +303,12 @@ impl Notifier {
             attempt_timeout: builder.request_timeout,
             ..RetryPolicy::default()
         };
-        let sinks: Vec<SinkSlot> = builder.sinks.into_iter().map(SinkSlot::new).collect();
+        let sinks: Vec<SinkSlot> = builder
+            .sinks
+            .into_iter()
+            .flat_map(|group| group.parts)
+            .map(SinkSlot::new)
+            .collect();
         let dispatcher = Dispatcher {
             shared: shared.clone(),
             sinks: Arc::new(sinks),
@@ -293,6 +316,8 @@ impl Notifier {
             client: crate::sink::http::build_client(builder.request_timeout),
             unknown_routes_reported: Default::default(),
             in_flight_limit: builder.queue_capacity,
+            unresolved: AtomicUsize::new(0),
+            resolved: tokio::sync::Notify::new(),
         };
         let spawned = std::thread::Builder::new()
             .name(String::from("notify-dispatcher"))
@@ -325,18 +350,29 @@ impl Notifier {
         }
     }
 
-    /// Queues a storm summary; never blocks.
-    pub(crate) fn enqueue_summary(&self, summary: Alert) {
-        self.enqueue_job(Job::Summary(summary));
+    /// Queues a storm summary; never blocks. If the queue is full, the
+    /// repeats it summarises are counted as dropped.
+    pub(crate) fn enqueue_summary(&self, summary: Summary) {
+        let repeats = summary.repeats.count;
+        if !self.enqueue_job(Job::Summary(summary)) {
+            // `enqueue_job` counted the summary itself as one dropped alert.
+            let lost = repeats.saturating_sub(1);
+            self.shared.dropped_since.fetch_add(lost, Ordering::Relaxed);
+            self.shared.dropped.fetch_add(lost, Ordering::Relaxed);
+        }
     }
 
     fn enqueue_job(&self, mut job: Job) -> bool {
         let shared = &self.shared;
-        let dropped_before = shared.dropped_since.swap(0, Ordering::Relaxed);
-        match &mut job {
-            Job::First(draft, _) => draft.dropped = dropped_before,
-            Job::Summary(alert) => alert.dropped = dropped_before,
-        }
+        // The drops since the last alert that got through ride on the next
+        // first alert (a summary only reports its own repeats).
+        let dropped_before = match &mut job {
+            Job::First(draft, _) => {
+                draft.dropped = shared.dropped_since.swap(0, Ordering::Relaxed);
+                draft.dropped
+            }
+            Job::Summary(_) => 0,
+        };
         shared.add_pending();
         match self.handle.queue.try_send(job) {
             Ok(()) => {
@@ -435,30 +471,15 @@ struct SinkSlot {
     sink: Box<dyn Sink>,
     permits: Semaphore,
     /// Set when the platform asked us to wait: every delivery to this sink waits.
-    paused_until: Mutex<Option<tokio::time::Instant>>,
+    pause: retry::Pause,
 }
 
 impl SinkSlot {
     fn new(sink: Box<dyn Sink>) -> Self {
         SinkSlot {
+            permits: Semaphore::new(sink.concurrency().clamp(1, 64)),
             sink,
-            permits: Semaphore::new(SINK_CONCURRENCY),
-            paused_until: Mutex::new(None),
-        }
-    }
-
-    fn pause(&self, wait: Duration) {
-        let until = tokio::time::Instant::now() + wait;
-        let mut paused = self.paused_until.lock().unwrap_or_else(|p| p.into_inner());
-        if paused.is_none_or(|p| p < until) {
-            *paused = Some(until);
-        }
-    }
-
-    async fn wait_if_paused(&self) {
-        let until = *self.paused_until.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(until) = until {
-            tokio::time::sleep_until(until).await;
+            pause: retry::Pause::default(),
         }
     }
 }
@@ -474,6 +495,10 @@ struct Dispatcher {
     /// dispatcher stops taking alerts, so the queue fills and overflow is
     /// dropped and counted, instead of deliveries piling up in memory.
     in_flight_limit: usize,
+    /// First alerts whose backtrace is being resolved, and a signal each
+    /// time one is done.
+    unresolved: AtomicUsize,
+    resolved: tokio::sync::Notify,
 }
 
 /// Marks one alert done when every delivery of it has finished.
@@ -490,24 +515,32 @@ impl Drop for Completion {
 
 impl Dispatcher {
     fn run(self, mut jobs: mpsc::Receiver<Job>, mut controls: mpsc::UnboundedReceiver<Control>) {
+        let this = Arc::new(self);
         let _ = ON_DISPATCHER.try_with(|d| d.set(true));
-        crate::sink::http::set_thread_client(self.client.clone());
+        crate::sink::http::set_thread_client(this.client.clone());
+        // Backtraces are resolved on the runtime's one blocking thread, so a
+        // slow resolution (the first loads the symbol tables) never stalls
+        // deliveries in flight, and alerts are resolved in the order queued.
         let runtime = match tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .thread_name("notify-dispatcher")
+            .max_blocking_threads(1)
+            .on_thread_start(|| {
+                let _ = ON_DISPATCHER.try_with(|d| d.set(true));
+            })
             .build()
         {
             Ok(rt) => rt,
             Err(e) => {
-                self.shared.diagnostic(&format!(
+                this.shared.diagnostic(&format!(
                     "cannot start the dispatcher's runtime ({e}); alerts will be dropped"
                 ));
                 return;
             }
         };
-        let window = self.shared.storm.window();
+        let window = this.shared.storm.window();
         let sweep_every = (window / 4).clamp(Duration::from_millis(50), Duration::from_secs(1));
-        let in_flight = Arc::new(Semaphore::new(self.in_flight_limit.max(1)));
+        let in_flight = Arc::new(Semaphore::new(this.in_flight_limit.max(1)));
         runtime.block_on(async {
             let mut tick = tokio::time::interval(sweep_every);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -524,7 +557,7 @@ impl Dispatcher {
                         (jobs.recv().await, permit)
                     } => match next {
                         (Some(job), permit) => {
-                            self.handle(job, permit);
+                            this.handle(job, permit);
                             if let Some((_, before)) = &mut flush {
                                 *before = before.saturating_sub(1);
                             }
@@ -541,26 +574,38 @@ impl Dispatcher {
                         // delivery slot. Dropping the runtime cancels what is left.
                         None => break,
                     },
-                    _ = tick.tick() => self.sweep(false),
+                    _ = tick.tick() => this.sweep(false),
                 }
                 if let Some((ticket, 0)) = flush {
                     flush = None;
-                    self.sweep(true);
-                    let mut p = self.shared.progress();
-                    p.flush_swept = p.flush_swept.max(ticket);
-                    drop(p);
-                    self.shared.progress_changed.notify_all();
+                    let this = this.clone();
+                    tokio::spawn(async move {
+                        // The first alerts handled so far must have their
+                        // templates before the sweep, or their windows'
+                        // repeats would miss this flush.
+                        this.wait_resolved().await;
+                        this.sweep(true);
+                        let mut p = this.shared.progress();
+                        p.flush_swept = p.flush_swept.max(ticket);
+                        drop(p);
+                        this.shared.progress_changed.notify_all();
+                    });
                 }
             }
         });
     }
 
     /// Queues the summaries of closed storm windows (all open ones on flush).
-    fn sweep(&self, all: bool) {
+    fn sweep(self: &Arc<Self>, all: bool) {
         for summary in self.shared.storm.sweep(all) {
             self.shared.add_pending();
             self.shared.queued.fetch_add(1, Ordering::Relaxed);
             self.handle(Job::Summary(summary), None);
+        }
+        let lost = self.shared.storm.take_lost();
+        if lost > 0 {
+            self.shared.dropped_since.fetch_add(lost, Ordering::Relaxed);
+            self.shared.dropped.fetch_add(lost, Ordering::Relaxed);
         }
         let evicted = self.shared.storm.take_evicted();
         if evicted > 0 {
@@ -571,19 +616,48 @@ impl Dispatcher {
         }
     }
 
-    fn handle(&self, job: Job, permit: Option<OwnedSemaphorePermit>) {
+    /// Completes a job into an alert and delivers it. Everything that runs
+    /// user code (sinks, routing) runs in tasks, whose panics tokio contains.
+    fn handle(self: &Arc<Self>, job: Job, permit: Option<OwnedSemaphorePermit>) {
         let completion = Arc::new(Completion(self.shared.clone(), permit));
-        let alert = match job {
-            Job::First(draft, raw) => {
-                let backtrace = crate::capture::resolve_and_trim(raw);
-                let alert = Arc::new(draft.complete(&self.shared.settings, backtrace));
-                self.shared
-                    .storm
-                    .set_template(alert.fingerprint, alert.clone());
-                alert
+        if matches!(job, Job::First(..)) {
+            self.unresolved.fetch_add(1, Ordering::SeqCst);
+        }
+        let this = self.clone();
+        tokio::spawn(async move {
+            let alert = match job {
+                Job::First(draft, raw) => {
+                    let frames =
+                        tokio::task::spawn_blocking(move || crate::capture::resolve_and_trim(raw))
+                            .await
+                            // Resolution panicked: deliver without a backtrace.
+                            .unwrap_or_default();
+                    let alert = Arc::new(draft.complete(&this.shared.settings, frames));
+                    this.shared
+                        .storm
+                        .set_template(alert.fingerprint, alert.clone());
+                    this.unresolved.fetch_sub(1, Ordering::SeqCst);
+                    this.resolved.notify_waiters();
+                    alert
+                }
+                Job::Summary(summary) => Arc::new(summary.into_alert()),
+            };
+            this.deliver(alert, completion);
+        });
+    }
+
+    /// Waits until no first alert is being resolved.
+    async fn wait_resolved(&self) {
+        loop {
+            let resolved = self.resolved.notified();
+            if self.unresolved.load(Ordering::SeqCst) == 0 {
+                return;
             }
-            Job::Summary(alert) => Arc::new(alert),
-        };
+            resolved.await;
+        }
+    }
+
+    fn deliver(&self, alert: Arc<Alert>, completion: Arc<Completion>) {
         let routed_somewhere = alert.sinks.is_empty()
             || self
                 .sinks
@@ -609,15 +683,7 @@ impl Dispatcher {
                 let Ok(_permit) = slot.permits.acquire().await else {
                     return;
                 };
-                let result = retry::run(
-                    &policy,
-                    || async {
-                        slot.wait_if_paused().await;
-                        slot.sink.send(&alert).await
-                    },
-                    |wait| slot.pause(wait),
-                )
-                .await;
+                let result = retry::run(&policy, &slot.pause, || slot.sink.send(&alert)).await;
                 match result {
                     Ok(()) => {
                         shared.delivered.fetch_add(1, Ordering::Relaxed);

@@ -129,7 +129,7 @@ pub(crate) fn hash_debug(fp: &mut Fingerprinter, value: &dyn fmt::Debug) {
 pub(crate) enum Decision {
     /// Send it. If the previous window of this fingerprint had repeats, their
     /// summary is handed back to be sent first.
-    Send(Option<Box<Alert>>),
+    Send(Option<Summary>),
     /// A repeat inside the window: counted, not sent.
     Suppress,
 }
@@ -187,6 +187,8 @@ pub(crate) struct StormControl {
     epoch: Instant,
     epoch_wall: SystemTime,
     evicted: std::sync::atomic::AtomicU64,
+    /// Repeats that could not be summarised (orphans past their bound).
+    lost: std::sync::atomic::AtomicU64,
     /// Bound on each shard's orphans.
     max_orphans: usize,
 }
@@ -216,6 +218,7 @@ impl StormControl {
             epoch: Instant::now(),
             epoch_wall: SystemTime::now(),
             evicted: std::sync::atomic::AtomicU64::new(0),
+            lost: std::sync::atomic::AtomicU64::new(0),
             max_orphans: in_flight.max(MIN_ORPHANS),
         }
     }
@@ -248,6 +251,12 @@ impl StormControl {
         self.evicted.swap(0, std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Repeats that could not be summarised, since the last call: reported
+    /// as dropped.
+    pub(crate) fn take_lost(&self) -> u64 {
+        self.lost.swap(0, std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// The caller's-thread check: allocation-free for a suppressed repeat.
     pub(crate) fn check(&self, fingerprint: u64) -> Decision {
         if self.window_ms == 0 {
@@ -268,7 +277,7 @@ impl StormControl {
             // them yet) are summarised now, and this alert opens a new window.
             let summary = self.take_summary(entry);
             entry.window_start = now;
-            return Decision::Send(summary.map(Box::new));
+            return Decision::Send(summary);
         }
         let mut summary = None;
         if shard.entries.len() >= shard.cap {
@@ -284,7 +293,7 @@ impl StormControl {
                 template: None,
             },
         );
-        Decision::Send(summary.map(Box::new))
+        Decision::Send(summary)
     }
 
     /// Forgets a fingerprint whose first alert could not be queued, so the
@@ -333,7 +342,7 @@ impl StormControl {
         }
     }
 
-    fn evict_oldest(&self, shard: &mut Shard) -> Option<Alert> {
+    fn evict_oldest(&self, shard: &mut Shard) -> Option<Summary> {
         // A linear scan: evictions only happen on a new fingerprint (which
         // captures a backtrace anyway), and shards are small at the default cap.
         let oldest = shard
@@ -349,7 +358,9 @@ impl StormControl {
             if shard.orphans.len() >= self.max_orphans {
                 // Only if first alerts never reach the dispatcher (it could
                 // not start): drop the oldest rather than grow without bound.
-                shard.orphans.remove(0);
+                let (_, lost) = shard.orphans.remove(0);
+                self.lost
+                    .fetch_add(lost.count, std::sync::atomic::Ordering::Relaxed);
             }
             shard.orphans.push((oldest, entry));
             return None;
@@ -357,7 +368,7 @@ impl StormControl {
         self.take_summary(&mut entry)
     }
 
-    fn take_summary(&self, entry: &mut Entry) -> Option<Alert> {
+    fn take_summary(&self, entry: &mut Entry) -> Option<Summary> {
         if entry.count == 0 {
             return None;
         }
@@ -369,13 +380,13 @@ impl StormControl {
             first: self.wall(entry.first),
             last: self.wall(entry.last),
         };
-        Some(summary_of(&template, repeats))
+        Some(Summary { template, repeats })
     }
 
     /// Summaries of windows that have closed (or of every open window when
     /// `all`, for flush and shutdown); forgets closed windows without repeats
     /// so the table only holds what is live.
-    pub(crate) fn sweep(&self, all: bool) -> Vec<Alert> {
+    pub(crate) fn sweep(&self, all: bool) -> Vec<Summary> {
         let now = self.now_ms();
         let mut out = Vec::new();
         for shard in self.shards.iter() {
@@ -414,18 +425,30 @@ impl StormControl {
 /// Orphans a shard may keep even when its cap is tiny.
 const MIN_ORPHANS: usize = 64;
 
-fn summary_of(template: &Alert, repeats: Repeats) -> Alert {
-    let mut alert = template.clone();
-    alert.repeats = Some(repeats);
-    alert.timestamp = repeats.last;
-    alert.dropped = 0;
-    alert.title = format!(
-        "{} (repeated {} more {})",
-        template.title,
-        repeats.count,
-        if repeats.count == 1 { "time" } else { "times" }
-    );
-    alert
+/// The repeats of one window, with the alert that opened it. Turned into an
+/// alert on the dispatcher thread ([`Summary::into_alert`]): the caller who
+/// happens to close a window only hands it over.
+#[derive(Debug)]
+pub(crate) struct Summary {
+    pub(crate) template: Arc<Alert>,
+    pub(crate) repeats: Repeats,
+}
+
+impl Summary {
+    pub(crate) fn into_alert(self) -> Alert {
+        let Summary { template, repeats } = self;
+        let mut alert = Arc::unwrap_or_clone(template);
+        alert.title = format!(
+            "{} (repeated {} more {})",
+            alert.title,
+            repeats.count,
+            if repeats.count == 1 { "time" } else { "times" }
+        );
+        alert.repeats = Some(repeats);
+        alert.timestamp = repeats.last;
+        alert.dropped = 0;
+        alert
+    }
 }
 
 #[cfg(test)]
@@ -525,11 +548,11 @@ mod tests {
         })
     }
 
-    fn repeats_of(summaries: &[Alert], fingerprint: u64) -> u64 {
+    fn repeats_of(summaries: &[Summary], fingerprint: u64) -> u64 {
         summaries
             .iter()
-            .filter(|a| a.fingerprint == fingerprint)
-            .map(|a| a.repeats.map_or(0, |r| r.count))
+            .filter(|s| s.template.fingerprint == fingerprint)
+            .map(|s| s.repeats.count)
             .sum()
     }
 
@@ -543,8 +566,8 @@ mod tests {
         // A second fingerprint evicts the first: its summary comes back.
         match storm.check(2) {
             Decision::Send(Some(summary)) => {
-                assert_eq!(summary.fingerprint, 1);
-                assert_eq!(summary.repeats.map(|r| r.count), Some(2));
+                assert_eq!(summary.template.fingerprint, 1);
+                assert_eq!(summary.repeats.count, 2);
             }
             other => panic!("expected the evicted summary, got {other:?}"),
         }

@@ -21,6 +21,7 @@ use axum::response::{IntoResponse, Response};
 pub struct Recorded {
     pub method: Method,
     pub path: String,
+    pub query: Option<String>,
     pub headers: HeaderMap,
     pub body: Bytes,
     pub at: Instant,
@@ -156,6 +157,7 @@ fn answer(state: &State, method: Method, uri: Uri, headers: HeaderMap, body: Byt
     let recorded = Recorded {
         method,
         path: uri.path().to_owned(),
+        query: uri.query().map(str::to_owned),
         headers,
         body,
         at: Instant::now(),
@@ -229,6 +231,24 @@ pub fn assert_no_secret(secret: &str, texts: &[String]) {
             "secret {secret:?} leaked in: {text}"
         );
     }
+}
+
+/// A proxy in front of the platform that knows no such page, and says so
+/// with the request's path and query, secrets and all.
+pub fn echoing_404() -> TestServer {
+    TestServer::start(|request| {
+        Verdict {
+        key: String::new(),
+        outcome: Err(Reply::new(
+            404,
+            format!(
+                "<html><body><h1>Not Found</h1>The requested URL {}{} was not found on this server.</body></html>",
+                request.path,
+                request.query.as_deref().map(|q| format!("?{q}")).unwrap_or_default()
+            ),
+        )),
+    }
+    })
 }
 
 /// Characters of `s` after trimming, as the platforms count them.

@@ -116,6 +116,10 @@ mod tests {
     #[test]
     fn control_characters_become_visible() {
         assert_eq!(clean("a\0b\x1b\r\n\tc"), "a\\u{0}b\\u{1b}\\u{d}\n\tc");
+        assert_eq!(
+            clean("a\u{2028}b\u{2029}c\u{85}"),
+            "a\\u{2028}b\\u{2029}c\\u{85}"
+        );
         assert_eq!(clean("안녕 🙂"), "안녕 🙂");
     }
 

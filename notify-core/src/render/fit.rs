@@ -10,13 +10,22 @@
 use super::escape::cost_of;
 use super::TRUNCATED;
 
-/// The marker a cut part ends with.
+/// The marker a cut part of several lines ends with, on a line of its own.
 pub(crate) const MARKER: &str = "\n… truncated";
+/// The marker a cut single line ends with (a title, a summary): the same
+/// length as [`MARKER`], on the same line.
+pub(crate) const INLINE_MARKER: &str = " … truncated";
 
-/// Cuts `text` so that its cost, marker included, is at most `budget`.
-/// Returns it whole if it fits. Cuts at a character boundary; with
-/// `whole_lines`, at the end of the last line that fits (when one does), so
-/// a backtrace keeps whole frames.
+/// What [`cut`] counts when a limit is in Unicode code points.
+pub(crate) fn code_point(_: char) -> usize {
+    1
+}
+
+/// The one way every sink cuts text: so that its cost, marker included, is
+/// at most `budget`. Returns it whole if it fits. Cuts at a character
+/// boundary; with `whole_lines`, at the end of the last line that fits
+/// (when one does), so a backtrace keeps whole frames. Text of several
+/// lines ends with [`MARKER`], a single line with [`INLINE_MARKER`].
 pub(crate) fn cut(
     text: &str,
     budget: usize,
@@ -26,7 +35,12 @@ pub(crate) fn cut(
     if cost_of(text, &cost) <= budget {
         return text.to_owned();
     }
-    let marker_cost = cost_of(MARKER, &cost);
+    let marker = if text.contains('\n') {
+        MARKER
+    } else {
+        INLINE_MARKER
+    };
+    let marker_cost = cost_of(marker, &cost);
     if budget < marker_cost {
         // No room for the marker: the bare word if it fits, else nothing.
         let word = TRUNCATED;
@@ -53,12 +67,12 @@ pub(crate) fn cut(
             prefix = &prefix[..newline];
         }
     }
-    let mut out = String::with_capacity(prefix.len() + MARKER.len());
+    let mut out = String::with_capacity(prefix.len() + marker.len());
     out.push_str(prefix.trim_end());
     if out.is_empty() {
         out.push_str(TRUNCATED);
     } else {
-        out.push_str(MARKER);
+        out.push_str(marker);
     }
     out
 }
@@ -128,6 +142,20 @@ mod tests {
         assert!(cost_of(&out, html_cost) <= 100);
         assert!(out.ends_with(TRUNCATED));
         assert_eq!(cut("short", 100, html_cost, false), "short");
+    }
+
+    #[test]
+    fn a_single_line_keeps_its_marker_on_the_line() {
+        let out = cut(&"🙂".repeat(500), 200, code_point, false);
+        assert_eq!(out.chars().count(), 200);
+        assert!(out.ends_with(INLINE_MARKER), "{out}");
+        assert!(!out.contains('\n'));
+        let out = cut(&"에러\n".repeat(500), 200, code_point, false);
+        assert!(out.ends_with(MARKER), "{out}");
+        assert_eq!(
+            cost_of(MARKER, code_point),
+            cost_of(INLINE_MARKER, code_point)
+        );
     }
 
     #[test]

@@ -25,22 +25,6 @@ pub(crate) fn truncate_in_place(text: &mut String, max_chars: usize) -> bool {
     }
 }
 
-/// Cuts `text` to at most `max_chars` characters *including* a visible
-/// "… truncated" marker when it had to cut.
-pub(crate) fn truncate_with_marker(text: &str, max_chars: usize) -> String {
-    let marker = TRUNCATED.chars().count() + 1;
-    if text.chars().count() <= max_chars {
-        return text.to_owned();
-    }
-    if max_chars <= marker {
-        return text.chars().take(max_chars).collect();
-    }
-    let mut out: String = text.chars().take(max_chars - marker).collect();
-    out.push('\n');
-    out.push_str(TRUNCATED);
-    out
-}
-
 /// The header facts of an alert, one `label: value` per line, in the order
 /// every sink shows them.
 pub(crate) fn facts(alert: &Alert) -> Vec<(&'static str, String)> {
@@ -117,6 +101,26 @@ pub(crate) fn error_text(alert: &Alert) -> String {
     out
 }
 
+/// The error text and its causes ([`error_text`]), or `(no message)` when
+/// there is none: what every chat sink shows as the alert's body.
+pub(crate) fn message_text(alert: &Alert) -> String {
+    let text = error_text(alert);
+    if text.trim().is_empty() {
+        String::from("(no message)")
+    } else {
+        text
+    }
+}
+
+/// The context values, one `name = value` each, as every sink shows them.
+pub(crate) fn context_lines(alert: &Alert) -> Vec<String> {
+    alert
+        .context
+        .iter()
+        .map(|(name, value)| format!("{name} = {value}"))
+        .collect()
+}
+
 /// The backtrace, one frame per line.
 pub(crate) fn backtrace_text(alert: &Alert) -> String {
     let mut out = String::new();
@@ -158,11 +162,14 @@ mod tests {
     }
 
     #[test]
-    fn marker_is_counted_in_the_limit() {
-        let long = "가".repeat(100);
-        let cut = truncate_with_marker(&long, 50);
-        assert_eq!(cut.chars().count(), 50);
-        assert!(cut.ends_with(TRUNCATED));
-        assert_eq!(truncate_with_marker("short", 50), "short");
+    fn an_empty_message_has_a_placeholder_and_context_is_name_equals_value() {
+        let mut alert = checks::sample_alert();
+        alert.message = String::from("  ");
+        alert.causes.clear();
+        assert_eq!(message_text(&alert), "(no message)");
+        alert.message = String::from("disk full");
+        assert_eq!(message_text(&alert), "disk full");
+        alert.context = vec![(String::from("path"), String::from("\"/x\""))];
+        assert_eq!(context_lines(&alert), vec![String::from("path = \"/x\"")]);
     }
 }

@@ -7,19 +7,17 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
-use std::task::Poll;
 use std::time::{Duration, SystemTime};
 
-use super::retry::{self, RetryPolicy};
 use super::{http, impl_route, BoxFuture, Route, Sink, SinkError};
 use crate::alert::{rfc3339, Alert, AlertKind, Severity};
-use crate::config::{ConfigError, DEFAULT_DEDUP_WINDOW};
-use crate::render;
+use crate::config::ConfigError;
+use crate::render::{self, escape, fit};
 
-/// The shortest default resolve window: Alertmanager's own `resolve_timeout`.
-const MIN_RESOLVE_AFTER: Duration = Duration::from_secs(5 * 60);
+/// The resolve window unless [`Alertmanager::resolve_after`] says otherwise.
+pub(crate) const DEFAULT_RESOLVE_AFTER: Duration = Duration::from_secs(10 * 60);
+/// The longest resolve window accepted: `endsAt` stays a sane date.
+const MAX_RESOLVE_AFTER: Duration = Duration::from_secs(365 * 24 * 3600);
 /// Label values are identities, not prose: bounded, one line.
 const MAX_LABEL_CHARS: usize = 200;
 const MAX_SUMMARY_CHARS: usize = 200;
@@ -39,7 +37,7 @@ const MAX_BACKTRACE_CHARS: usize = 6000;
 ///         Alertmanager::new("http://am-1:9093")
 ///             .url("http://am-2:9093")
 ///             .min_severity(Severity::Error)
-///             .resolve_after(Duration::from_secs(600)),
+///             .resolve_after(Duration::from_secs(1800)),
 ///     )
 ///     .build()?;
 /// # drop(notifier);
@@ -65,35 +63,33 @@ const MAX_BACKTRACE_CHARS: usize = 6000;
 /// drops empty labels anyway). **Annotations**: `summary` (the title, one
 /// line, ≤ 200 characters), `description` (error, causes, context and the
 /// header facts, ≤ 3000), `backtrace` (≤ 6000), all cut at character
-/// boundaries with a visible marker.
+/// boundaries with a visible "… truncated" marker.
 ///
 /// # Firing and resolving
 ///
 /// `startsAt` is the alert's time; `endsAt` is *now + resolve window*. Every
 /// repeat of a failure re-posts the same label set (storm control sends the
-/// first alert at once and a summary per window while it keeps happening),
-/// which extends `endsAt`: Alertmanager keeps **one** firing alert. When the
-/// failure stops, nothing is posted and the alert resolves by itself when
-/// `endsAt` passes. The window defaults to max(2 × the default dedup window,
-/// 5 min) = 5 min, so one missed summary does not resolve it; with
-/// `init_from_env` it is max(2 × `NOTIFY_DEDUP_WINDOW_SECS`, 5 min). If you
-/// raise [`dedup_window`](crate::NotifierBuilder::dedup_window) in code, set
-/// [`resolve_after`](Self::resolve_after) to at least twice that.
+/// first alert at once and a summary per dedup window while it keeps
+/// happening), which extends `endsAt`: Alertmanager keeps **one** firing
+/// alert. When the failure stops, nothing is posted and the alert resolves
+/// by itself when `endsAt` passes. The window is a fixed 10 minutes unless
+/// you set [`resolve_after`](Self::resolve_after) (at most a year): keep it
+/// at least twice the notifier's
+/// [`dedup_window`](crate::NotifierBuilder::dedup_window) (1 minute by
+/// default), so that one missed summary does not resolve the alert. **If you
+/// raise the dedup window past 5 minutes** (in code or with
+/// `NOTIFY_DEDUP_WINDOW_SECS`), raise the resolve window with it.
 ///
 /// # Several instances (HA)
 ///
-/// Every alert goes to every URL, concurrently. Instances of an
-/// Alertmanager cluster gossip silences and the notification log, not
-/// alerts, so each must receive them, and one instance that has the alert is
-/// enough for it to be notified. Hence a send **succeeds when at least one
-/// instance accepted it**. The instances that failed with a retryable error
-/// (down, 5xx) get it again in the background, under the shared retry
-/// policy; the instances that accepted it are not posted again. When *no*
-/// instance accepted it, the send fails and the notifier retries it as a
-/// whole; re-posting to an instance that refused it is harmless, since
-/// identical label sets are one alert. Failures of an instance while
-/// another accepted are not reported as diagnostics (the alert was
-/// delivered): watch the pair itself (`alertmanager_cluster_members`).
+/// Every alert goes to every URL: instances of an Alertmanager cluster
+/// gossip silences and the notification log, not alerts, so each must
+/// receive them. Each instance is a destination of its own (see
+/// [`Sink::split`]): delivered, retried and rate-limited on its own, so an
+/// instance that is down gets the alert when it comes back (within the
+/// notifier's retry budget) and an instance that has it is not posted
+/// again. An instance that fails for good gives its own diagnostic, naming
+/// it by host and port.
 ///
 /// # Errors and secrets
 ///
@@ -109,6 +105,9 @@ pub struct Alertmanager {
     instances: Vec<Instance>,
     resolve_after: Duration,
     generator_url: Option<String>,
+    /// Whether errors name the instance: set on the parts of a sink with
+    /// several instances.
+    name_instances: bool,
 }
 
 impl_route!(Alertmanager);
@@ -123,13 +122,13 @@ impl fmt::Debug for Alertmanager {
                 &self
                     .instances
                     .iter()
-                    .map(|i| redacted(&i.raw))
+                    .map(|i| http::redact_url(&i.raw))
                     .collect::<Vec<_>>(),
             )
             .field("resolve_after", &self.resolve_after)
             .field(
                 "generator_url",
-                &self.generator_url.as_deref().map(redacted),
+                &self.generator_url.as_deref().map(http::redact_url),
             )
             .finish()
     }
@@ -143,8 +142,9 @@ impl Alertmanager {
         Alertmanager {
             route: Route::new("alertmanager"),
             instances: vec![Instance::new(url.into())],
-            resolve_after: default_resolve_after(DEFAULT_DEDUP_WINDOW),
+            resolve_after: DEFAULT_RESOLVE_AFTER,
             generator_url: None,
+            name_instances: false,
         }
     }
 
@@ -156,7 +156,8 @@ impl Alertmanager {
     }
 
     /// How long after its last post an alert stays firing (the `endsAt`
-    /// offset). Default 5 min; keep it at least twice the dedup window.
+    /// offset): 1 second to 1 year. Default 10 min; keep it at least twice
+    /// the dedup window.
     pub fn resolve_after(mut self, window: Duration) -> Self {
         self.resolve_after = window;
         self
@@ -176,8 +177,12 @@ impl Alertmanager {
         if let Some(repeats) = &alert.repeats {
             starts = starts.min(repeats.first);
         }
-        // endsAt must not be before startsAt, whatever the clocks say.
-        let ends = now.max(starts) + self.resolve_after;
+        // endsAt must not be before startsAt, whatever the clocks say; the
+        // window is bounded (validate), and checked all the same.
+        let from = now.max(starts);
+        let ends = from
+            .checked_add(self.resolve_after.min(MAX_RESOLVE_AFTER))
+            .unwrap_or(from);
         let mut body = serde_json::json!({
             "labels": labels(alert),
             "annotations": annotations(alert),
@@ -205,19 +210,16 @@ impl Sink for Alertmanager {
 
     fn validate(&self) -> Result<(), ConfigError> {
         for instance in &self.instances {
-            if let Err(reason) = &instance.endpoint {
-                return Err(ConfigError::new("alertmanager.url", reason.clone()));
-            }
+            instance.endpoint.as_ref().map_err(Clone::clone)?;
         }
-        if self.resolve_after < Duration::from_secs(1) {
+        if self.resolve_after < Duration::from_secs(1) || self.resolve_after > MAX_RESOLVE_AFTER {
             return Err(ConfigError::new(
                 "alertmanager.resolve_after",
-                "must be at least one second (endsAt is sent to the second)",
+                "must be between one second (endsAt is sent to the second) and one year",
             ));
         }
         if let Some(url) = &self.generator_url {
-            parse_http_url(url)
-                .map_err(|reason| ConfigError::new("alertmanager.generator_url", reason))?;
+            http::check_url("alertmanager.generator_url", url)?;
         }
         Ok(())
     }
@@ -226,34 +228,50 @@ impl Sink for Alertmanager {
         Box::pin(async move {
             let body = serde_json::to_vec(&self.payload(alert, SystemTime::now()))
                 .map_err(|e| SinkError::permanent(format!("cannot encode the alert: {e}")))?;
-            let endpoints = self
-                .instances
-                .iter()
-                .map(|i| {
-                    i.endpoint
-                        .as_ref()
-                        .map_err(|r| SinkError::permanent(r.clone()))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            let client = http::client();
-            let results = join_all(
-                endpoints
-                    .iter()
-                    .map(|endpoint| post(&client, endpoint, body.clone()))
-                    .collect(),
-            )
-            .await;
-            let accepted = results.iter().any(Result::is_ok);
-            if accepted {
-                for (endpoint, result) in endpoints.iter().zip(&results) {
-                    if matches!(result, Err(e) if e.is_retryable()) {
-                        replicate_later(&client, endpoint, &body);
+            // After `split` (how a notifier uses the sink) there is one
+            // instance. Used whole, the sink posts to every instance in
+            // turn, and a retry posts to all of them again (harmless:
+            // identical label sets are one alert).
+            let name_instances = self.name_instances || self.instances.len() > 1;
+            let mut errors = Vec::new();
+            for instance in &self.instances {
+                let result = match &instance.endpoint {
+                    Ok(endpoint) => post(endpoint, body.clone()).await,
+                    Err(error) => Err(SinkError::permanent(error.reason())),
+                };
+                match result {
+                    Err(error) if name_instances => {
+                        errors.push(instance.relabel(&error));
                     }
+                    Err(error) => errors.push(error),
+                    Ok(()) => {}
                 }
-                return Ok(());
             }
-            Err(combine(&endpoints, results))
+            http::combine(errors)
         })
+    }
+
+    fn split(self) -> Vec<Box<dyn Sink>> {
+        let name_instances = self.instances.len() > 1;
+        let Alertmanager {
+            route,
+            instances,
+            resolve_after,
+            generator_url,
+            ..
+        } = self;
+        instances
+            .into_iter()
+            .map(|instance| {
+                Box::new(Alertmanager {
+                    route: route.clone(),
+                    instances: vec![instance],
+                    resolve_after,
+                    generator_url: generator_url.clone(),
+                    name_instances,
+                }) as Box<dyn Sink>
+            })
+            .collect()
     }
 }
 
@@ -261,13 +279,27 @@ impl Sink for Alertmanager {
 #[derive(Clone)]
 struct Instance {
     raw: String,
-    endpoint: Result<Endpoint, String>,
+    endpoint: Result<Endpoint, ConfigError>,
 }
 
 impl Instance {
     fn new(raw: String) -> Self {
         let endpoint = Endpoint::parse(&raw);
         Instance { raw, endpoint }
+    }
+
+    /// `error`, prefixed with the instance's `host:port`.
+    fn relabel(&self, error: &SinkError) -> SinkError {
+        let label = match &self.endpoint {
+            Ok(endpoint) => endpoint.label.as_str(),
+            Err(_) => "alertmanager",
+        };
+        let message = format!("{label}: {}", error.message());
+        match (error.is_retryable(), error.retry_after()) {
+            (_, Some(wait)) => SinkError::rate_limited(message, wait),
+            (true, None) => SinkError::retryable(message),
+            (false, None) => SinkError::permanent(message),
+        }
     }
 }
 
@@ -281,10 +313,12 @@ struct Endpoint {
 }
 
 impl Endpoint {
-    fn parse(raw: &str) -> Result<Endpoint, String> {
-        let mut url = parse_http_url(raw)?;
+    fn parse(raw: &str) -> Result<Endpoint, ConfigError> {
+        const FIELD: &str = "alertmanager.url";
+        let mut url = http::parse_url(FIELD, raw)?;
         if url.query().is_some() || url.fragment().is_some() {
-            return Err(String::from(
+            return Err(ConfigError::new(
+                FIELD,
                 "must be a base URL without query or fragment, like http://am:9093",
             ));
         }
@@ -292,12 +326,12 @@ impl Endpoint {
             None
         } else {
             Some((
-                percent_decode(url.username()),
-                url.password().map(percent_decode),
+                http::percent_decode(url.username()),
+                url.password().map(http::percent_decode),
             ))
         };
         // Only fails for URLs that cannot have credentials, which
-        // parse_http_url already refused (http(s) with a host).
+        // parse_url already refused (http(s) with a host).
         let _ = url.set_username("");
         let _ = url.set_password(None);
         let label = match (url.host_str(), url.port_or_known_default()) {
@@ -315,181 +349,33 @@ impl Endpoint {
     }
 }
 
-/// Parses an absolute http(s) URL with a host. The reason never repeats
-/// the URL (it may hold credentials).
-fn parse_http_url(raw: &str) -> Result<reqwest::Url, String> {
-    let url = reqwest::Url::parse(raw.trim())
-        .map_err(|e| format!("not an absolute http(s) URL ({e})"))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(format!(
-            "the scheme must be http or https, not {:?}",
-            url.scheme()
-        ));
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(String::from("the URL has no host"));
-    }
-    Ok(url)
-}
-
-/// The URL for `Debug`: credentials replaced by `***`, or nothing of a URL
-/// that does not parse (it could be anything, a token included).
-fn redacted(raw: &str) -> String {
-    match reqwest::Url::parse(raw.trim()) {
-        Ok(mut url) => {
-            let had_credentials = !url.username().is_empty() || url.password().is_some();
-            let _ = url.set_username("");
-            let _ = url.set_password(None);
-            let text = url.to_string();
-            match (had_credentials, text.split_once("://")) {
-                (true, Some((scheme, rest))) => format!("{scheme}://***@{rest}"),
-                (true, None) => String::from("<redacted>"),
-                (false, _) => text,
-            }
-        }
-        Err(_) => String::from("<invalid URL>"),
-    }
-}
-
-/// Decodes `%XX` escapes of a URL's user or password.
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match (
-            bytes[i],
-            bytes.get(i + 1).copied().and_then(hex),
-            bytes.get(i + 2).copied().and_then(hex),
-        ) {
-            (b'%', Some(hi), Some(lo)) => {
-                // Two hex digits are at most 0xff.
-                out.push((hi * 16 + lo) as u8);
-                i += 3;
-            }
-            (b, _, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// One POST to one instance: one attempt, classified.
-async fn post(
-    client: &reqwest::Client,
-    endpoint: &Endpoint,
-    body: Vec<u8>,
-) -> Result<(), SinkError> {
-    let mut request = client
-        .post(endpoint.alerts_url.clone())
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .body(body);
-    if let Some((user, password)) = &endpoint.basic_auth {
-        request = request.basic_auth(user, password.as_ref());
-    }
-    let response = request.send().await.map_err(http::transport_error)?;
-    let status = response.status();
-    if status.is_success() {
-        return Ok(());
-    }
-    let headers = response.headers().clone();
-    let text = response.text().await.unwrap_or_default();
-    http::classify_status(status, &headers, &reason(&text))
+async fn post(endpoint: &Endpoint, body: Vec<u8>) -> Result<(), SinkError> {
+    let auth = endpoint
+        .basic_auth
+        .as_ref()
+        .map(|(user, password)| http::BasicAuth {
+            user,
+            password: password.as_deref(),
+        });
+    let url = endpoint.alerts_url.as_str();
+    let answer = http::post_json(url, body, &[], auth).await?;
+    let (user, password) = match &endpoint.basic_auth {
+        Some((user, password)) => (user.as_str(), password.as_deref().unwrap_or("")),
+        None => ("", ""),
+    };
+    let reason = http::scrub(&reason(&answer.body), url, &[user, password]);
+    http::classify(answer.status, &answer.headers, &reason, None)
 }
 
 /// Alertmanager's reason: a 400 answers with a JSON string
 /// (`"1 error occurred:\n\t* start time must be before end time\n\n"`), a 422
 /// with an object whose `message` says it. Flattened to one line.
 fn reason(body: &str) -> String {
-    let text = match serde_json::from_str::<serde_json::Value>(body) {
-        Ok(serde_json::Value::String(s)) => s,
-        Ok(serde_json::Value::Object(o)) => match o.get("message") {
-            Some(serde_json::Value::String(s)) => s.clone(),
-            _ => body.to_owned(),
-        },
-        _ => body.to_owned(),
-    };
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// The error of a send that no instance accepted: retryable if any
-/// instance may accept it later.
-fn combine(endpoints: &[&Endpoint], results: Vec<Result<(), SinkError>>) -> SinkError {
-    let errors: Vec<SinkError> = results.into_iter().filter_map(Result::err).collect();
-    let message = if endpoints.len() == 1 {
-        errors
-            .first()
-            .map(|e| e.message().to_owned())
-            .unwrap_or_default()
-    } else {
-        endpoints
-            .iter()
-            .zip(&errors)
-            .map(|(endpoint, e)| format!("{}: {}", endpoint.label, e.message()))
-            .collect::<Vec<_>>()
-            .join("; ")
-    };
-    let wait = errors.iter().filter_map(SinkError::retry_after).min();
-    if errors.iter().any(SinkError::is_retryable) {
-        match wait {
-            Some(wait) => SinkError::rate_limited(message, wait),
-            None => SinkError::retryable(message),
-        }
-    } else {
-        SinkError::permanent(message)
-    }
-}
-
-/// Re-posts, in the background and under the shared retry policy, to an
-/// instance that failed while another accepted the alert. Outside a tokio
-/// runtime (a sink used by hand) there is no background: skipped.
-fn replicate_later(client: &reqwest::Client, endpoint: &Endpoint, body: &[u8]) {
-    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-        return;
-    };
-    let client = client.clone();
-    let endpoint = endpoint.clone();
-    let body = body.to_vec();
-    runtime.spawn(async move {
-        let _ = retry::run(
-            &RetryPolicy::default(),
-            || post(&client, &endpoint, body.clone()),
-            |_| {},
-        )
-        .await;
-    });
-}
-
-/// Polls every future concurrently until all are done; outputs in order.
-async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
-    let mut futures: Vec<Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
-    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (future, output) in futures.iter_mut().zip(outputs.iter_mut()) {
-            if output.is_none() {
-                match future.as_mut().poll(cx) {
-                    Poll::Ready(value) => *output = Some(value),
-                    Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            Poll::Pending
-        } else {
-            Poll::Ready(())
-        }
-    })
-    .await;
-    outputs.into_iter().flatten().collect()
-}
-
-/// The resolve window for a dedup window: max(2 × window, 5 min).
-pub(crate) fn default_resolve_after(dedup_window: Duration) -> Duration {
-    (dedup_window * 2).max(MIN_RESOLVE_AFTER)
+    http::body_reason(body, "message")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The alert's identity in Alertmanager. Every value is one clean line.
@@ -523,39 +409,46 @@ fn labels(alert: &Alert) -> BTreeMap<&'static str, String> {
     labels
 }
 
-/// A label value: control characters (newlines included) become spaces,
-/// runs of spaces collapse, at most 200 characters.
-fn label_value(value: &str) -> String {
-    let mut out = value
+/// One line without control characters (newlines included, they become
+/// spaces) and runs of spaces collapsed.
+fn flatten(value: &str) -> String {
+    value
         .split(|c: char| c.is_control() || c.is_whitespace())
         .filter(|part| !part.is_empty())
         .collect::<Vec<_>>()
-        .join(" ");
-    render::truncate_in_place(&mut out, MAX_LABEL_CHARS);
-    out.truncate(out.trim_end().len());
-    out
+        .join(" ")
+}
+
+/// A label value: [`flatten`]ed, at most 200 characters (an identity: cut
+/// without a marker).
+fn label_value(value: &str) -> String {
+    http::one_line(&flatten(value), MAX_LABEL_CHARS)
 }
 
 fn annotations(alert: &Alert) -> BTreeMap<&'static str, String> {
-    let mut summary = label_value(&alert.title);
+    let mut summary = flatten(&alert.title);
     if summary.is_empty() {
-        summary = label_value(&alert.message);
+        summary = flatten(&alert.message);
     }
-    if render::truncate_in_place(&mut summary, MAX_SUMMARY_CHARS - 1) {
-        summary.push('…');
-    }
+    let summary = fit::cut(&summary, MAX_SUMMARY_CHARS, fit::code_point, false);
     let mut description = render::error_text(alert);
     for (label, value) in render::facts(alert) {
         description.push_str(&format!("\n{label}: {value}"));
     }
-    for (name, value) in &alert.context {
-        description.push_str(&format!("\ncontext {name} = {value}"));
+    for line in render::context_lines(alert) {
+        description.push_str(&format!("\ncontext {line}"));
     }
-    let description =
-        render::truncate_with_marker(&render::escape::clean(&description), MAX_DESCRIPTION_CHARS);
-    let backtrace = render::truncate_with_marker(
-        &render::escape::clean(&render::backtrace_text(alert)),
+    let description = fit::cut(
+        &escape::clean(&description),
+        MAX_DESCRIPTION_CHARS,
+        fit::code_point,
+        false,
+    );
+    let backtrace = fit::cut(
+        &escape::clean(&render::backtrace_text(alert)),
         MAX_BACKTRACE_CHARS,
+        fit::code_point,
+        true,
     );
     let mut annotations = BTreeMap::new();
     for (name, value) in [
@@ -586,15 +479,7 @@ pub(crate) fn from_env(
     for url in urls {
         sink = sink.url(url);
     }
-    for instance in &sink.instances {
-        if let Err(reason) = &instance.endpoint {
-            return Err(ConfigError::new(VAR, reason.clone()));
-        }
-    }
-    // The dedup window variable was checked before the sinks are read.
-    if let Some(secs) = get("NOTIFY_DEDUP_WINDOW_SECS").and_then(|s| s.trim().parse::<u64>().ok()) {
-        sink = sink.resolve_after(default_resolve_after(Duration::from_secs(secs)));
-    }
+    super::validate_from_env(&sink, &[("alertmanager.url", VAR)])?;
     Ok(Some(sink))
 }
 
@@ -682,9 +567,9 @@ mod tests {
         a.message = "에러".repeat(5000);
         let notes = annotations(&a);
         assert_eq!(notes["summary"].chars().count(), MAX_SUMMARY_CHARS);
-        assert!(notes["summary"].ends_with('…'));
+        assert!(notes["summary"].ends_with(fit::INLINE_MARKER));
         assert_eq!(notes["description"].chars().count(), MAX_DESCRIPTION_CHARS);
-        assert!(notes["description"].ends_with(render::TRUNCATED));
+        assert!(notes["description"].ends_with(fit::MARKER));
         assert!(!notes.contains_key("backtrace"), "no frames, no annotation");
         let short = annotations(&alert());
         assert!(short["description"].contains("disk full\ncaused by: no space left on device"));
@@ -732,15 +617,26 @@ mod tests {
     }
 
     #[test]
-    fn default_resolve_window_is_twice_the_dedup_window_but_at_least_five_minutes() {
+    fn the_resolve_window_is_ten_minutes_and_bounded_to_a_year() {
+        let sink = Alertmanager::new("http://127.0.0.1:9093");
+        assert_eq!(sink.resolve_after, Duration::from_secs(600));
+        let a = alert();
         assert_eq!(
-            default_resolve_after(Duration::from_secs(60)),
-            Duration::from_secs(300)
+            sink.payload(&a, a.timestamp)[0]["endsAt"],
+            rfc3339(a.timestamp + Duration::from_secs(600))
         );
-        assert_eq!(
-            default_resolve_after(Duration::from_secs(600)),
-            Duration::from_secs(1200)
-        );
+        for window in [Duration::MAX, MAX_RESOLVE_AFTER + Duration::from_secs(1)] {
+            let sink = Alertmanager::new("http://127.0.0.1:9093").resolve_after(window);
+            let err = sink.validate().unwrap_err();
+            assert_eq!(err.field(), "alertmanager.resolve_after");
+            // Used without validation all the same: no overflow, no panic.
+            let body = sink.payload(&a, a.timestamp);
+            assert_eq!(body[0]["endsAt"], rfc3339(a.timestamp + MAX_RESOLVE_AFTER));
+        }
+        assert!(Alertmanager::new("http://127.0.0.1:9093")
+            .resolve_after(MAX_RESOLVE_AFTER)
+            .validate()
+            .is_ok());
     }
 
     #[test]
@@ -752,7 +648,13 @@ mod tests {
             !debug.contains("s3cr") && !debug.contains("admin"),
             "{debug}"
         );
-        assert!(debug.contains("http://***@am-1:9093/prefix/"), "{debug}");
+        assert!(debug.contains("\"http://am-1:9093\""), "{debug}");
+        assert!(!debug.contains("prefix"), "{debug}");
+        let debug = format!("{:?}", Alertmanager::new("http://am:9093/p?token=S3CRET"));
+        assert!(
+            !debug.contains("S3CRET") && !debug.contains("/p"),
+            "{debug}"
+        );
         let Ok(endpoint) = &sink.instances[0].endpoint else {
             panic!("parses")
         };
@@ -785,6 +687,19 @@ mod tests {
     }
 
     #[test]
+    fn each_instance_is_a_part_and_names_itself_in_errors() {
+        let sink = Alertmanager::new("http://u:pw@am-1:9093").url("http://am-2:9094");
+        assert_eq!(sink.concurrency(), 8);
+        let parts = sink.clone().split();
+        assert_eq!(parts.len(), 2);
+        assert!(parts.iter().all(|p| p.name() == "alertmanager"));
+        let error = sink.instances[1].relabel(&SinkError::retryable("could not connect"));
+        assert_eq!(error.message(), "am-2:9094: could not connect");
+        assert!(error.is_retryable());
+        assert_eq!(Alertmanager::new("http://am:9093").split().len(), 1);
+    }
+
+    #[test]
     fn alertmanager_reasons_are_read_from_json() {
         assert_eq!(
             reason("\"1 error occurred:\\n\\t* start time must be before end time\\n\\n\""),
@@ -806,12 +721,12 @@ mod tests {
             "NOTIFY_ALERTMANAGER_URL" => {
                 Some(String::from(" http://am-1:9093 , http://am-2:9093,"))
             }
-            "NOTIFY_DEDUP_WINDOW_SECS" => Some(String::from("600")),
+            "NOTIFY_DEDUP_WINDOW_SECS" => Some(String::from("not read here")),
             _ => None,
         };
         let sink = from_env(&get).unwrap().unwrap();
         assert_eq!(sink.instances.len(), 2);
-        assert_eq!(sink.resolve_after, Duration::from_secs(1200));
+        assert_eq!(sink.resolve_after, DEFAULT_RESOLVE_AFTER);
         let bad =
             |name: &str| (name == "NOTIFY_ALERTMANAGER_URL").then(|| String::from("am-1:9093"));
         assert_eq!(

@@ -4,7 +4,7 @@ use std::io::{IsTerminal, Write};
 
 use super::{impl_route, BoxFuture, Route, Sink, SinkError};
 use crate::alert::{Alert, Severity};
-use crate::render;
+use crate::render::{self, escape};
 
 /// Writes each alert as a block on stderr: title, error and causes, call
 /// site, host/thread/time, backtrace. Coloured only when stderr is a terminal
@@ -115,20 +115,20 @@ fn render_block(alert: &Alert, colour: bool) -> String {
         &format!(
             "[{}] {}",
             alert.severity.as_str().to_uppercase(),
-            strip_controls(&alert.title)
+            escape::clean(&alert.title)
         ),
     ));
     out.push('\n');
     for line in render::error_text(alert).lines() {
         out.push_str("  ");
-        out.push_str(&style.paint("1", &strip_controls(line)));
+        out.push_str(&style.paint("1", &escape::clean(line)));
         out.push('\n');
     }
     for (label, value) in render::facts(alert) {
         out.push_str(&format!(
             "  {:<12} {}\n",
             style.paint("36", label),
-            strip_controls(&value)
+            escape::clean(&value)
         ));
     }
     for (name, value) in &alert.context {
@@ -136,7 +136,7 @@ fn render_block(alert: &Alert, colour: bool) -> String {
             "  {:<12} {} = {}\n",
             style.paint("36", "context"),
             name,
-            strip_controls(value)
+            escape::clean(value)
         ));
     }
     if !alert.backtrace.is_empty() {
@@ -150,20 +150,6 @@ fn render_block(alert: &Alert, colour: bool) -> String {
     out.push_str(&style.paint("2", &rule));
     out.push('\n');
     out
-}
-
-/// Error text must not drive the terminal: control characters (ESC among
-/// them) are shown as `\u{..}` escapes.
-fn strip_controls(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() && c != '\t' {
-                c.escape_unicode().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -218,6 +204,6 @@ mod tests {
 
     #[test]
     fn error_text_cannot_inject_terminal_escapes() {
-        assert_eq!(strip_controls("a\x1b[2Jb"), "a\\u{1b}[2Jb");
+        assert_eq!(escape::clean("a\x1b[2Jb\u{2028}"), "a\\u{1b}[2Jb\\u{2028}");
     }
 }

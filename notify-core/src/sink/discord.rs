@@ -108,7 +108,7 @@ impl Discord {
             .and_then(|v| v.to_str().ok())
             .map(str::trim);
         if remaining == Some("0") {
-            if let Some(wait) = header_seconds(headers, "x-ratelimit-reset-after") {
+            if let Some(wait) = http::header_seconds(headers, "x-ratelimit-reset-after") {
                 *self.ready_at.lock().unwrap_or_else(|p| p.into_inner()) =
                     Some(tokio::time::Instant::now() + wait);
             }
@@ -127,6 +127,15 @@ impl Sink for Discord {
 
     fn send<'a>(&'a self, alert: &'a Alert) -> BoxFuture<'a, Result<(), SinkError>> {
         Box::pin(async move {
+            // Why this is not left to the dispatcher's pause: the dispatcher
+            // pauses a sink only when an attempt fails with a rate-limit
+            // error, while Discord announces an empty bucket on a
+            // *successful* answer (`X-RateLimit-Remaining: 0` with
+            // `Reset-After`). Posting anyway would provoke a 429, and Discord
+            // (Cloudflare) bans clients that collect too many of them. So
+            // the next attempt fails here, without a request, as a
+            // rate-limit error: the dispatcher then pauses this sink and
+            // retries after the wait, as after a 429.
             if let Some(wait) = self.wait_needed() {
                 return Err(SinkError::rate_limited(
                     "rate limit bucket exhausted (X-RateLimit-Remaining: 0)",
@@ -134,10 +143,17 @@ impl Sink for Discord {
                 ));
             }
             let body = payload(alert, &self.username).to_string().into_bytes();
-            let answer = http::post_json(&self.webhook_url, body, &[]).await?;
+            let answer = http::post_json(&self.webhook_url, body, &[], None).await?;
             self.remember_bucket(&answer.headers);
-            classify(&answer)
+            classify(&answer, |reason| {
+                http::scrub(reason, &self.webhook_url, &[])
+            })
         })
+    }
+
+    fn concurrency(&self) -> usize {
+        // About one message per second per webhook; one at a time keeps order.
+        1
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
@@ -160,45 +176,27 @@ impl Sink for Discord {
     }
 }
 
-fn header_seconds(headers: &reqwest::header::HeaderMap, name: &str) -> Option<Duration> {
-    http::parse_seconds(headers.get(name)?.to_str().ok()?)
-}
-
 /// Classifies Discord's answer: 2xx ok; 429 wait; 5xx retry; other 4xx refuse,
-/// with Discord's message, code and (for form errors) the first field at fault.
-fn classify(answer: &http::Answer) -> Result<(), SinkError> {
+/// with Discord's message, code and (for form errors) the first field at
+/// fault; `scrub` cleans them of secrets.
+fn classify(answer: &http::Answer, scrub: impl Fn(&str) -> String) -> Result<(), SinkError> {
     if answer.status.is_success() {
         return Ok(());
     }
-    let Ok(body) = serde_json::from_str::<Value>(&answer.body) else {
-        return http::classify_status(answer.status, &answer.headers, &answer.body);
-    };
-    let message = http::one_line(body["message"].as_str().unwrap_or(""), 200);
-    let mut reason = if message.is_empty() {
-        format!("HTTP {}", answer.status.as_u16())
-    } else {
-        message
-    };
+    let body: Value = serde_json::from_str(&answer.body).unwrap_or_default();
+    let mut reason = http::body_reason(&answer.body, "message");
     if let Some(path) = first_form_error(&body["errors"], String::new()) {
         reason.push_str(": ");
-        reason.push_str(&http::one_line(&path, 300));
+        reason.push_str(&path);
     }
     if let Some(code) = body["code"].as_u64() {
         reason.push_str(&format!(" (code {code})"));
     }
-    if answer.status.as_u16() == 429 {
-        let wait = body["retry_after"]
-            .as_f64()
-            .and_then(|secs| http::parse_seconds(&format!("{secs}")))
-            .or_else(|| header_seconds(&answer.headers, "x-ratelimit-reset-after"))
-            .or_else(|| http::retry_after_header(&answer.headers))
-            .unwrap_or(Duration::from_secs(1));
-        Err(SinkError::rate_limited(reason, wait))
-    } else if answer.status.is_server_error() {
-        Err(SinkError::retryable(reason))
-    } else {
-        Err(SinkError::permanent(reason))
-    }
+    let retry_after = body["retry_after"]
+        .as_f64()
+        .and_then(http::seconds)
+        .or_else(|| http::header_seconds(&answer.headers, "x-ratelimit-reset-after"));
+    http::classify(answer.status, &answer.headers, &scrub(&reason), retry_after)
 }
 
 /// `embeds.0.description: Must be 4096 or fewer in length.` from Discord's
@@ -256,21 +254,12 @@ pub(crate) fn payload(alert: &Alert, username: &str) -> Value {
 
     // The parts that may be cut, in the order they are cut last-first:
     // the error (description), the context, the backtrace.
-    let error = escape::clean(&render::error_text(alert));
-    let error = if error.trim().is_empty() {
-        String::from("(no message)")
-    } else {
-        error
-    };
-    let context: Vec<String> = alert
-        .context
-        .iter()
-        .map(|(name, value)| escape::clean(&format!("{name} = {value}")))
-        .collect();
+    let error = escape::clean(&render::message_text(alert));
+    let context = escape::clean(&render::context_lines(alert).join("\n"));
     let backtrace = escape::clean(&render::backtrace_text(alert));
     let parts = [
         ("", error, DESCRIPTION_LIMIT),
-        ("context", context.join("\n"), FIELD_VALUE_LIMIT),
+        ("context", context, FIELD_VALUE_LIMIT),
         ("backtrace", backtrace, FIELD_VALUE_LIMIT),
     ];
     // Each part within its own limit first, fences included.

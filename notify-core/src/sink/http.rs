@@ -78,12 +78,20 @@ pub(crate) struct Answer {
 /// How much of an answer's body is read: enough for any error description.
 pub(crate) const MAX_ANSWER_BYTES: usize = 64 * 1024;
 
-/// POSTs a JSON `body` (already serialized) with extra `headers` through the
-/// shared client and reads the answer. Errors carry no URL.
+/// Basic-auth credentials, sent as an `Authorization` header.
+pub(crate) struct BasicAuth<'a> {
+    pub(crate) user: &'a str,
+    pub(crate) password: Option<&'a str>,
+}
+
+/// POSTs a JSON `body` (already serialized) with extra `headers` (and
+/// basic auth, if given) through the shared client and reads the start of
+/// the answer. Errors carry no URL.
 pub(crate) async fn post_json(
     url: &str,
     body: Vec<u8>,
     headers: &[(&'static str, String)],
+    auth: Option<BasicAuth<'_>>,
 ) -> Result<Answer, SinkError> {
     let mut request = client()
         .post(url)
@@ -91,6 +99,9 @@ pub(crate) async fn post_json(
         .body(body);
     for (name, value) in headers {
         request = request.header(*name, value.as_str());
+    }
+    if let Some(auth) = auth {
+        request = request.basic_auth(auth.user, auth.password);
     }
     let mut response = request.send().await.map_err(transport_error)?;
     let status = response.status();
@@ -123,9 +134,9 @@ pub(crate) fn redact_url(url: &str) -> String {
     }
 }
 
-/// Checks that `url` is an absolute http(s) URL with a host; the error names
-/// `field` and never contains the URL.
-pub(crate) fn check_url(field: &str, url: &str) -> Result<(), crate::ConfigError> {
+/// Parses `url` as an absolute http(s) URL with a host; the error names
+/// `field` and never contains the URL (it may hold a token or credentials).
+pub(crate) fn parse_url(field: &str, url: &str) -> Result<reqwest::Url, crate::ConfigError> {
     let parsed = reqwest::Url::parse(url.trim())
         .map_err(|e| crate::ConfigError::new(field, format!("not a valid URL ({e})")))?;
     if !matches!(parsed.scheme(), "http" | "https") {
@@ -137,18 +148,31 @@ pub(crate) fn check_url(field: &str, url: &str) -> Result<(), crate::ConfigError
     if parsed.host_str().is_none_or(str::is_empty) {
         return Err(crate::ConfigError::new(field, "must name a host"));
     }
-    Ok(())
+    Ok(parsed)
+}
+
+/// Checks that `url` is an absolute http(s) URL with a host; see [`parse_url`].
+pub(crate) fn check_url(field: &str, url: &str) -> Result<(), crate::ConfigError> {
+    parse_url(field, url).map(drop)
 }
 
 /// Reads a `Retry-After` header given in (possibly fractional) seconds.
 pub(crate) fn retry_after_header(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
-    parse_seconds(value)
+    header_seconds(headers, reqwest::header::RETRY_AFTER.as_str())
+}
+
+/// Reads a header given in (possibly fractional) seconds.
+pub(crate) fn header_seconds(headers: &reqwest::header::HeaderMap, name: &str) -> Option<Duration> {
+    parse_seconds(headers.get(name)?.to_str().ok()?)
 }
 
 /// Parses a non-negative number of seconds, integer or float.
 pub(crate) fn parse_seconds(value: &str) -> Option<Duration> {
-    let secs: f64 = value.trim().parse().ok()?;
+    seconds(value.trim().parse().ok()?)
+}
+
+/// A wait a platform asked for, in seconds: finite, non-negative, at most a day.
+pub(crate) fn seconds(secs: f64) -> Option<Duration> {
     if secs.is_finite() && secs >= 0.0 {
         Some(Duration::from_secs_f64(secs.min(86_400.0)))
     } else {
@@ -156,47 +180,168 @@ pub(crate) fn parse_seconds(value: &str) -> Option<Duration> {
     }
 }
 
-/// A status-based classification for platforms without a richer answer:
-/// 2xx ok; 429 rate limited; 5xx retryable; other 4xx permanent.
-pub(crate) fn classify_status(
+/// The one mapping of a platform's answer to a delivery result: 2xx ok;
+/// 429 rate limited, waiting `retry_after` (what the body said), else the
+/// `Retry-After` header, else a second; 5xx and 408 retryable; any other
+/// status permanent. The message is `HTTP <status>: <first line of reason>`
+/// (the status's name when the reason is empty). `reason` must already be
+/// [scrubbed](scrub).
+pub(crate) fn classify(
     status: reqwest::StatusCode,
     headers: &reqwest::header::HeaderMap,
     reason: &str,
+    retry_after: Option<Duration>,
 ) -> Result<(), SinkError> {
-    let reason = if reason.trim().is_empty() {
-        status
+    if status.is_success() {
+        return Ok(());
+    }
+    let reason = match one_line(reason, 300) {
+        line if line.is_empty() => status
             .canonical_reason()
             .unwrap_or("no reason given")
-            .to_owned()
-    } else {
-        one_line(reason, 300)
+            .to_owned(),
+        line => line,
     };
-    if status.is_success() {
-        Ok(())
-    } else if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
-        let wait = retry_after_header(headers).unwrap_or(Duration::from_secs(1));
-        Err(SinkError::rate_limited(
-            format!("HTTP {}: {reason}", status.as_u16()),
-            wait,
-        ))
+    let message = format!("HTTP {}: {reason}", status.as_u16());
+    if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+        let wait = retry_after
+            .or_else(|| retry_after_header(headers))
+            .unwrap_or(Duration::from_secs(1));
+        Err(SinkError::rate_limited(message, wait))
     } else if status.is_server_error() || status == reqwest::StatusCode::REQUEST_TIMEOUT {
-        Err(SinkError::retryable(format!(
-            "HTTP {}: {reason}",
-            status.as_u16()
-        )))
+        Err(SinkError::retryable(message))
     } else {
-        Err(SinkError::permanent(format!(
-            "HTTP {}: {reason}",
-            status.as_u16()
-        )))
+        Err(SinkError::permanent(message))
     }
 }
 
-/// First line of a platform's answer, cut to `max` characters.
+/// The reason a platform gave in its answer's body: the body itself when it
+/// is a JSON string (Alertmanager), the string `field` when it is a JSON
+/// object that has one (Telegram's `description`, Discord's and
+/// Alertmanager's `message`), else the body as it is (a proxy's page).
+pub(crate) fn body_reason(body: &str, field: &str) -> String {
+    match serde_json::from_str::<serde_json::Value>(body) {
+        Ok(serde_json::Value::String(text)) => text,
+        Ok(serde_json::Value::Object(object)) => match object.get(field) {
+            Some(serde_json::Value::String(text)) => text.clone(),
+            _ => body.to_owned(),
+        },
+        _ => body.to_owned(),
+    }
+}
+
+/// Shortest secret that [`scrub`] replaces: shorter ones would redact
+/// ordinary words.
+const MIN_SECRET_CHARS: usize = 4;
+/// A path segment or query value at least this long is taken for a token.
+const MIN_TOKEN_CHARS: usize = 16;
+
+/// `reason` (text from a platform's answer) without the sink's secrets: each
+/// of `secrets`, and the path and query of `url` (the whole of each, their
+/// percent-decoded forms, long path segments and query values, the URL's
+/// user and password), replaced by `<redacted>`. A proxy's error page can
+/// echo the request line, token and all; every reason taken from an answer
+/// body goes through here before it reaches an error.
+pub(crate) fn scrub(reason: &str, url: &str, secrets: &[&str]) -> String {
+    let mut hidden: Vec<String> = secrets.iter().map(|s| (*s).to_owned()).collect();
+    if let Ok(parsed) = reqwest::Url::parse(url.trim()) {
+        let path = parsed.path();
+        if path.len() > 1 {
+            hidden.push(path.to_owned());
+            hidden.push(path.trim_end_matches('/').to_owned());
+        }
+        hidden.extend(
+            parsed
+                .path_segments()
+                .into_iter()
+                .flatten()
+                .filter(|segment| segment.chars().count() >= MIN_TOKEN_CHARS)
+                .map(str::to_owned),
+        );
+        if let Some(query) = parsed.query() {
+            hidden.push(query.to_owned());
+        }
+        hidden.extend(
+            parsed
+                .query_pairs()
+                .map(|(_, value)| value.into_owned())
+                .filter(|value| value.chars().count() >= MIN_SECRET_CHARS),
+        );
+        hidden.push(parsed.username().to_owned());
+        hidden.extend(parsed.password().map(str::to_owned));
+    }
+    let decoded: Vec<String> = hidden.iter().map(|s| percent_decode(s)).collect();
+    hidden.extend(decoded);
+    hidden.retain(|s| s.chars().count() >= MIN_SECRET_CHARS);
+    // Longest first, so a secret's parts do not break up the whole.
+    hidden.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    hidden.dedup();
+    let mut out = reason.to_owned();
+    for secret in &hidden {
+        if out.contains(secret.as_str()) {
+            out = out.replace(secret.as_str(), "<redacted>");
+        }
+    }
+    out
+}
+
+/// Decodes the `%XX` escapes of a URL part (a user, a password, a path).
+pub(crate) fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(hi), Some(lo)) => {
+                // Two hex digits are at most 0xff.
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// First line of a platform's answer (or any text), trimmed and cut to
+/// `max` characters.
 pub(crate) fn one_line(text: &str, max: usize) -> String {
     let mut line = text.trim().lines().next().unwrap_or("").to_owned();
     crate::render::truncate_in_place(&mut line, max);
+    line.truncate(line.trim_end().len());
     line
+}
+
+/// The outcome of one alert sent to several destinations in turn (a sink
+/// used without [`Sink::split`](super::Sink::split)): ok when every one
+/// took it; else every failure, retryable if any is (waiting the longest
+/// wait asked for), else permanent.
+pub(crate) fn combine(errors: Vec<SinkError>) -> Result<(), SinkError> {
+    if errors.is_empty() {
+        return Ok(());
+    }
+    let message = errors
+        .iter()
+        .map(SinkError::message)
+        .collect::<Vec<_>>()
+        .join("; ");
+    let wait = errors.iter().filter_map(SinkError::retry_after).max();
+    Err(if errors.iter().any(SinkError::is_retryable) {
+        match wait {
+            Some(wait) => SinkError::rate_limited(message, wait),
+            None => SinkError::retryable(message),
+        }
+    } else {
+        SinkError::permanent(message)
+    })
 }
 
 #[cfg(test)]
@@ -209,5 +354,96 @@ mod tests {
         assert_eq!(parse_seconds("0.5"), Some(Duration::from_millis(500)));
         assert_eq!(parse_seconds("-1"), None);
         assert_eq!(parse_seconds("soon"), None);
+        assert_eq!(seconds(f64::NAN), None);
+        assert_eq!(seconds(1e12), Some(Duration::from_secs(86_400)));
+    }
+
+    #[test]
+    fn scrub_hides_secrets_and_the_urls_path_and_query() {
+        let url = "https://user:pa%24%24word@api.example.com/bot123456:TOKEN-abc/sendMessage?key=QUERYSECRET";
+        let page =
+            "The requested URL /bot123456:TOKEN-abc/sendMessage?key=QUERYSECRET was not found; \
+                    token 123456:TOKEN-abc, key QUERYSECRET, password pa$$word";
+        let out = scrub(page, url, &["123456:TOKEN-abc"]);
+        for secret in ["TOKEN", "QUERYSECRET", "pa$$word", "/bot"] {
+            assert!(!out.contains(secret), "{out}");
+        }
+        assert!(out.starts_with("The requested URL <redacted>"), "{out}");
+        // A webhook's long path segments count as tokens even when echoed alone.
+        let hook = "https://hooks.example.com/services/T000/B000/XXXXXXXXXXXXXXXXXXXXXXXX";
+        assert_eq!(
+            scrub("no_service: XXXXXXXXXXXXXXXXXXXXXXXX", hook, &[]),
+            "no_service: <redacted>"
+        );
+        // A bare host has nothing to hide; short secrets are left alone.
+        assert_eq!(
+            scrub(
+                "invalid_blocks / a/b",
+                "https://h.example.com/",
+                &["", "ab"]
+            ),
+            "invalid_blocks / a/b"
+        );
+    }
+
+    #[test]
+    fn classify_maps_statuses_and_waits() {
+        let headers = reqwest::header::HeaderMap::new();
+        let status = |code| reqwest::StatusCode::from_u16(code).unwrap();
+        assert_eq!(classify(status(204), &headers, "", None), Ok(()));
+        let limited = classify(
+            status(429),
+            &headers,
+            "slow down",
+            Some(Duration::from_millis(1500)),
+        )
+        .unwrap_err();
+        assert_eq!(limited.retry_after(), Some(Duration::from_millis(1500)));
+        assert_eq!(limited.message(), "HTTP 429: slow down");
+        let mut with_header = reqwest::header::HeaderMap::new();
+        with_header.insert(reqwest::header::RETRY_AFTER, "3".parse().unwrap());
+        let limited = classify(status(429), &with_header, "", None).unwrap_err();
+        assert_eq!(limited.retry_after(), Some(Duration::from_secs(3)));
+        assert_eq!(limited.message(), "HTTP 429: Too Many Requests");
+        for code in [500, 503, 408] {
+            assert!(classify(status(code), &headers, "x", None)
+                .unwrap_err()
+                .is_retryable());
+        }
+        let refused = classify(status(404), &headers, "no_service\nmore", None).unwrap_err();
+        assert!(!refused.is_retryable());
+        assert_eq!(refused.message(), "HTTP 404: no_service");
+    }
+
+    #[test]
+    fn body_reason_reads_json_strings_and_fields() {
+        assert_eq!(body_reason("\"bad alert\"", "message"), "bad alert");
+        assert_eq!(
+            body_reason(r#"{"message":"Unknown Webhook","code":10015}"#, "message"),
+            "Unknown Webhook"
+        );
+        assert_eq!(
+            body_reason(r#"{"ok":false}"#, "description"),
+            r#"{"ok":false}"#
+        );
+        assert_eq!(
+            body_reason("<html>502</html>", "message"),
+            "<html>502</html>"
+        );
+    }
+
+    #[test]
+    fn combine_keeps_every_reason_and_the_longest_wait() {
+        assert_eq!(combine(Vec::new()), Ok(()));
+        let error = combine(vec![
+            SinkError::permanent("chat 1: gone"),
+            SinkError::rate_limited("chat 2: slow", Duration::from_secs(2)),
+        ])
+        .unwrap_err();
+        assert_eq!(error.message(), "chat 1: gone; chat 2: slow");
+        assert_eq!(error.retry_after(), Some(Duration::from_secs(2)));
+        let error =
+            combine(vec![SinkError::permanent("a"), SinkError::permanent("b")]).unwrap_err();
+        assert!(!error.is_retryable());
     }
 }

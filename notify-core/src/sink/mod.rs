@@ -21,8 +21,8 @@ mod webhook;
 
 pub use alertmanager::Alertmanager;
 pub use console::Console;
-pub use memory::Memory;
 pub use discord::Discord;
+pub use memory::Memory;
 pub use slack::Slack;
 pub use telegram::{Telegram, TELEGRAM_API_URL};
 pub use webhook::Webhook;
@@ -83,6 +83,27 @@ pub trait Sink: Send + Sync + 'static {
     fn validate(&self) -> Result<(), ConfigError> {
         Ok(())
     }
+
+    /// How many deliveries to this sink may be in flight at once. Defaults
+    /// to 8. Chat sinks answer 1: their platforms allow about one message
+    /// per second anyway, and one at a time keeps alerts in order (a storm's
+    /// summary after its first alert).
+    fn concurrency(&self) -> usize {
+        8
+    }
+
+    /// One sink per independent destination. A sink that delivers to several
+    /// destinations — Telegram chats, the instances of an Alertmanager pair —
+    /// returns one sink for each, so that each is delivered, retried and
+    /// rate-limited on its own, and a retry never re-sends to a destination
+    /// that already has the alert. Every part keeps the sink's name. Called
+    /// once, when the sink is added to a builder. Defaults to the sink itself.
+    fn split(self) -> Vec<Box<dyn Sink>>
+    where
+        Self: Sized,
+    {
+        vec![Box::new(self)]
+    }
 }
 
 impl<S: Sink + ?Sized> Sink for Box<S> {
@@ -97,6 +118,9 @@ impl<S: Sink + ?Sized> Sink for Box<S> {
     }
     fn validate(&self) -> Result<(), ConfigError> {
         (**self).validate()
+    }
+    fn concurrency(&self) -> usize {
+        (**self).concurrency()
     }
 }
 
@@ -276,38 +300,79 @@ impl<S: Sink> Sink for Routed<S> {
     fn validate(&self) -> Result<(), ConfigError> {
         self.inner.validate()
     }
+    fn concurrency(&self) -> usize {
+        self.inner.concurrency()
+    }
+    fn split(self) -> Vec<Box<dyn Sink>> {
+        let Routed {
+            inner,
+            name,
+            min_severity,
+        } = self;
+        inner
+            .split()
+            .into_iter()
+            .map(|part| {
+                Box::new(Routed {
+                    inner: part,
+                    name: name.clone(),
+                    min_severity,
+                }) as Box<dyn Sink>
+            })
+            .collect()
+    }
+}
+
+/// A sink as added to a builder: its name, and its parts (see [`Sink::split`]).
+pub(crate) struct SinkGroup {
+    pub(crate) name: String,
+    /// The sink's own verdict on its configuration, taken before splitting.
+    pub(crate) validation: Result<(), ConfigError>,
+    pub(crate) parts: Vec<Box<dyn Sink>>,
+}
+
+impl SinkGroup {
+    pub(crate) fn new(sink: impl Sink) -> Self {
+        SinkGroup {
+            name: sink.name().to_owned(),
+            validation: sink.validate(),
+            parts: sink.split(),
+        }
+    }
 }
 
 /// The sinks that the `NOTIFY_*` variables configure, in a fixed order.
 /// `get` returns a variable's value, `None` when unset or empty.
 pub(crate) fn from_env(
     get: &dyn Fn(&str) -> Option<String>,
-    sinks: &mut Vec<Box<dyn Sink>>,
+    sinks: &mut Vec<SinkGroup>,
 ) -> Result<(), ConfigError> {
     // Each HTTP sink adds itself here when its variables are set.
     if let Some(sink) = telegram::from_env(get)? {
-        sinks.push(Box::new(sink));
+        sinks.push(SinkGroup::new(sink));
     }
     if let Some(sink) = slack::from_env(get)? {
-        sinks.push(Box::new(sink));
+        sinks.push(SinkGroup::new(sink));
     }
     if let Some(sink) = discord::from_env(get)? {
-        sinks.push(Box::new(sink));
+        sinks.push(SinkGroup::new(sink));
     }
     if let Some(sink) = webhook::from_env(get)? {
-        sinks.push(Box::new(sink));
+        sinks.push(SinkGroup::new(sink));
     }
     // NOTIFY_ALERTMANAGER_URL:
     if let Some(sink) = alertmanager::from_env(get)? {
-        sinks.push(Box::new(sink));
+        sinks.push(SinkGroup::new(sink));
     }
-    let _ = (get, sinks);
     Ok(())
 }
 
 /// Validates a sink configured from the environment, naming the variable
 /// (not the builder field) in the error: `renames` maps fields to variables.
-pub(crate) fn validate_from_env(sink: &dyn Sink, renames: &[(&str, &str)]) -> Result<(), ConfigError> {
+pub(crate) fn validate_from_env(
+    sink: &dyn Sink,
+    renames: &[(&str, &str)],
+) -> Result<(), ConfigError> {
     sink.validate().map_err(|error| {
         match renames.iter().find(|(field, _)| *field == error.field()) {
             Some((_, variable)) => ConfigError::new(*variable, error.reason()),

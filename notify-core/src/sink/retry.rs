@@ -3,6 +3,7 @@
 //! rate-limit answer honoured, no retry on permanent refusals.
 
 use std::future::Future;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use super::SinkError;
@@ -48,13 +49,51 @@ impl RetryPolicy {
     }
 }
 
+/// A sink's pause after a rate-limit answer: every delivery to the sink
+/// waits it out before its next attempt, so one 429 holds back the whole
+/// sink, not just the request that got it.
+#[derive(Debug, Default)]
+pub(crate) struct Pause {
+    until: Mutex<Option<tokio::time::Instant>>,
+}
+
+impl Pause {
+    /// Pauses for `wait` from now (never shortens a longer pause).
+    pub(crate) fn extend(&self, wait: Duration) {
+        let until = tokio::time::Instant::now() + wait;
+        let mut current = self.until.lock().unwrap_or_else(|p| p.into_inner());
+        if current.is_none_or(|c| c < until) {
+            *current = Some(until);
+        }
+    }
+
+    /// Waits until the pause is over.
+    pub(crate) async fn wait(&self) {
+        let until = *self.until.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(until) = until {
+            tokio::time::sleep_until(until).await;
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn is_paused(&self) -> bool {
+        self.until
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some_and(|u| u > tokio::time::Instant::now())
+    }
+}
+
 /// Runs `attempt` until it succeeds, fails permanently, or the policy is
-/// spent. `on_wait` is told about each rate-limit pause (so the caller can
-/// pause the sink as a whole). Returns the last error.
+/// spent, and returns the last error. Before each attempt it waits out
+/// `pause` — outside the attempt's timeout, so a long rate-limit pause never
+/// counts as an attempt that got no answer. A rate-limit answer extends
+/// `pause`, even when it asks for longer than we accept (so the sink's other
+/// deliveries do not keep hitting the platform).
 pub(crate) async fn run<F, Fut>(
     policy: &RetryPolicy,
+    pause: &Pause,
     mut attempt: F,
-    mut on_rate_limit: impl FnMut(Duration),
 ) -> Result<(), SinkError>
 where
     F: FnMut() -> Fut,
@@ -63,6 +102,7 @@ where
     let mut n = 0;
     loop {
         n += 1;
+        pause.wait().await;
         let result = match tokio::time::timeout(policy.attempt_timeout, attempt()).await {
             Ok(result) => result,
             Err(_) => Err(SinkError::retryable(format!(
@@ -74,18 +114,18 @@ where
             Ok(()) => return Ok(()),
             Err(error) => error,
         };
+        if let Some(wait) = error.retry_after() {
+            pause.extend(wait.min(policy.max_retry_after * 10));
+        }
         if !error.is_retryable() || n >= policy.attempts {
             return Err(error);
         }
-        let wait = match error.retry_after() {
+        match error.retry_after() {
             Some(wait) if wait > policy.max_retry_after => return Err(error),
-            Some(wait) => {
-                on_rate_limit(wait);
-                wait
-            }
-            None => policy.backoff(n),
-        };
-        tokio::time::sleep(wait).await;
+            // The pause is waited out at the top of the loop.
+            Some(_) => {}
+            None => tokio::time::sleep(policy.backoff(n)).await,
+        }
     }
 }
 
@@ -107,17 +147,13 @@ mod tests {
     #[tokio::test]
     async fn retries_retryable_errors_then_succeeds() {
         let calls = AtomicU32::new(0);
-        let result = run(
-            &fast(),
-            || async {
-                if calls.fetch_add(1, Ordering::SeqCst) < 2 {
-                    Err(SinkError::retryable("503"))
-                } else {
-                    Ok(())
-                }
-            },
-            |_| {},
-        )
+        let result = run(&fast(), &Pause::default(), || async {
+            if calls.fetch_add(1, Ordering::SeqCst) < 2 {
+                Err(SinkError::retryable("503"))
+            } else {
+                Ok(())
+            }
+        })
         .await;
         assert_eq!(result, Ok(()));
         assert_eq!(calls.load(Ordering::SeqCst), 3);
@@ -126,14 +162,10 @@ mod tests {
     #[tokio::test]
     async fn permanent_errors_are_not_retried() {
         let calls = AtomicU32::new(0);
-        let result = run(
-            &fast(),
-            || async {
-                calls.fetch_add(1, Ordering::SeqCst);
-                Err(SinkError::permanent("chat not found"))
-            },
-            |_| {},
-        )
+        let result = run(&fast(), &Pause::default(), || async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err(SinkError::permanent("chat not found"))
+        })
         .await;
         assert_eq!(result.unwrap_err().message(), "chat not found");
         assert_eq!(calls.load(Ordering::SeqCst), 1);
@@ -142,14 +174,10 @@ mod tests {
     #[tokio::test]
     async fn gives_up_after_the_last_attempt() {
         let calls = AtomicU32::new(0);
-        let result = run(
-            &fast(),
-            || async {
-                calls.fetch_add(1, Ordering::SeqCst);
-                Err(SinkError::retryable("500"))
-            },
-            |_| {},
-        )
+        let result = run(&fast(), &Pause::default(), || async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err(SinkError::retryable("500"))
+        })
         .await;
         assert!(result.is_err());
         assert_eq!(calls.load(Ordering::SeqCst), 4);
@@ -162,31 +190,50 @@ mod tests {
                 attempts: 1,
                 ..fast()
             },
+            &Pause::default(),
             std::future::pending::<Result<(), SinkError>>,
-            |_| {},
         )
         .await;
         assert!(result.unwrap_err().message().contains("no answer"));
     }
 
     #[tokio::test]
-    async fn rate_limit_answer_is_honoured() {
+    async fn rate_limit_answer_pauses_the_sink_and_is_honoured() {
         let calls = AtomicU32::new(0);
-        let mut waits = Vec::new();
-        let result = run(
-            &fast(),
-            || async {
-                if calls.fetch_add(1, Ordering::SeqCst) == 0 {
-                    Err(SinkError::rate_limited("429", Duration::from_millis(30)))
-                } else {
-                    Ok(())
-                }
-            },
-            |w| waits.push(w),
-        )
+        let pause = Pause::default();
+        let started = tokio::time::Instant::now();
+        let result = run(&fast(), &pause, || async {
+            if calls.fetch_add(1, Ordering::SeqCst) == 0 {
+                Err(SinkError::rate_limited("429", Duration::from_millis(30)))
+            } else {
+                Ok(())
+            }
+        })
         .await;
         assert_eq!(result, Ok(()));
-        assert_eq!(waits, vec![Duration::from_millis(30)]);
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        assert!(started.elapsed() >= Duration::from_millis(30));
+    }
+
+    #[tokio::test]
+    async fn a_long_pause_does_not_use_up_the_attempt_timeout() {
+        // The attempt timeout is 200 ms; the pause is longer. Waiting it out
+        // must not count as an attempt without an answer.
+        let pause = Pause::default();
+        pause.extend(Duration::from_millis(400));
+        let result = run(&fast(), &pause, || async { Ok(()) }).await;
+        assert_eq!(result, Ok(()));
+    }
+
+    #[tokio::test]
+    async fn a_wait_longer_than_accepted_gives_up_but_still_pauses_the_sink() {
+        let pause = Pause::default();
+        let result = run(&fast(), &pause, || async {
+            Err(SinkError::rate_limited("429", Duration::from_secs(5)))
+        })
+        .await;
+        assert!(result.is_err());
+        assert!(pause.is_paused());
     }
 
     #[test]

@@ -89,9 +89,15 @@ impl Sink for Slack {
     fn send<'a>(&'a self, alert: &'a Alert) -> BoxFuture<'a, Result<(), SinkError>> {
         Box::pin(async move {
             let body = payload(alert).to_string().into_bytes();
-            let answer = http::post_json(&self.webhook_url, body, &[]).await?;
-            http::classify_status(answer.status, &answer.headers, &answer.body)
+            let answer = http::post_json(&self.webhook_url, body, &[], None).await?;
+            let reason = http::scrub(&answer.body, &self.webhook_url, &[]);
+            http::classify(answer.status, &answer.headers, &reason, None)
         })
+    }
+
+    fn concurrency(&self) -> usize {
+        // About one message per second per webhook; one at a time keeps order.
+        1
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
@@ -119,12 +125,7 @@ fn labelled_block(label: &str, text: &str, limit: usize, whole_lines: bool) -> O
 /// The webhook payload for `alert`.
 pub(crate) fn payload(alert: &Alert) -> Value {
     let headline = render::headline(alert);
-    let error = render::error_text(alert);
-    let error = if error.trim().is_empty() {
-        String::from("(no message)")
-    } else {
-        error
-    };
+    let error = render::message_text(alert);
     let mut blocks = vec![json!({
         "type": "header",
         "text": { "type": "plain_text", "text": fitted(&headline, HEADER_LIMIT), "emoji": true },
@@ -154,12 +155,8 @@ pub(crate) fn payload(alert: &Alert) -> Value {
         .collect();
     blocks.push(json!({ "type": "section", "fields": fields }));
     if !alert.context.is_empty() {
-        let context: Vec<String> = alert
-            .context
-            .iter()
-            .map(|(name, value)| format!("{name} = {value}"))
-            .collect();
-        if let Some(text) = labelled_block("context", &context.join("\n"), SECTION_LIMIT, true) {
+        let context = render::context_lines(alert).join("\n");
+        if let Some(text) = labelled_block("context", &context, SECTION_LIMIT, true) {
             blocks.push(json!({ "type": "section", "text": text_object("mrkdwn", text) }));
         }
     }

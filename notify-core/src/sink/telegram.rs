@@ -1,12 +1,8 @@
 //! The Telegram sink: Bot API `sendMessage` in HTML parse mode, to one or
 //! more chats.
 
-use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-use serde::Deserialize;
+use std::sync::Mutex;
 
 use super::{http, impl_route, BoxFuture, Route, Sink, SinkError};
 use crate::alert::{Alert, Severity};
@@ -23,8 +19,6 @@ const TEXT_LIMIT: usize = 4096;
 /// leaves room for the error.
 const HEADLINE_LIMIT: usize = 256;
 const FACT_LIMIT: usize = 300;
-/// Deliveries to several chats whose progress is remembered between attempts.
-const TRACKED_DELIVERIES: usize = 256;
 
 /// Sends each alert with the Bot API's `sendMessage`, in HTML parse mode, to
 /// every configured chat.
@@ -40,14 +34,16 @@ const TRACKED_DELIVERIES: usize = 256;
 ///   over-long alert loses backtrace frames first, then context, then error
 ///   text; the header lines stay whole and a "… truncated" marker shows the
 ///   cut.
-/// - **Delivery**: HTTP 429 waits `parameters.retry_after`; 5xx and network
-///   errors are retried; a group upgraded to a supergroup
-///   (`migrate_to_chat_id`) is followed at once and remembered for later
-///   alerts; any other refusal (`chat not found`, `Unauthorized`) is
-///   reported once with Telegram's own description. With several chats, a
-///   retry goes only to the chats that have not received the alert yet.
+/// - **Delivery**: each chat is delivered on its own (see
+///   [`Sink::split`]): one message at a time per chat, in order; HTTP 429
+///   waits `parameters.retry_after`; 5xx and network errors are retried, and
+///   a retry goes only to the chat that did not get the alert; a group
+///   upgraded to a supergroup (`migrate_to_chat_id`) is followed at once and
+///   remembered for later alerts; any other refusal (`chat not found`,
+///   `Unauthorized`) is reported once, for that chat, with Telegram's own
+///   description.
 /// - **Secrets**: the bot token is never shown by `Debug`, in errors or in
-///   diagnostics.
+///   diagnostics, even when a proxy's error page repeats it.
 ///
 /// ```
 /// use notify_core::{Notifier, Severity, Telegram};
@@ -64,38 +60,49 @@ const TRACKED_DELIVERIES: usize = 256;
 pub struct Telegram {
     route: Route,
     bot_token: String,
-    chat_ids: Vec<String>,
+    chats: Vec<Chat>,
     api_url: String,
-    state: Arc<Mutex<State>>,
+    /// Whether errors name the chat: set on the parts of a sink with
+    /// several chats.
+    name_chats: bool,
 }
 
 impl_route!(Telegram);
 
-/// What the sink remembers between attempts and alerts.
-#[derive(Default)]
-struct State {
-    /// Chats that became supergroups: configured id → new id.
-    migrated: HashMap<String, String>,
-    /// Deliveries of one alert to several chats, still in progress.
-    deliveries: VecDeque<(DeliveryKey, Progress)>,
+/// One destination chat, and the supergroup it became, once Telegram said so.
+struct Chat {
+    id: String,
+    migrated_to: Mutex<Option<String>>,
 }
 
-/// Identifies one alert during its delivery: the dispatcher passes the same
-/// `Alert` (same address) to every attempt; fingerprint and timestamp guard
-/// against an address being reused by a later alert.
-#[derive(Clone, Copy, PartialEq, Eq)]
-struct DeliveryKey {
-    address: usize,
-    fingerprint: u64,
-    timestamp: std::time::SystemTime,
+impl Chat {
+    fn new(id: String) -> Self {
+        Chat {
+            id,
+            migrated_to: Mutex::new(None),
+        }
+    }
+
+    /// The id to send to: the supergroup's, if the group was upgraded.
+    fn current(&self) -> String {
+        self.migrated_to
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .unwrap_or_else(|| self.id.clone())
+    }
+
+    fn migrate(&self, new_id: &str) {
+        *self.migrated_to.lock().unwrap_or_else(|p| p.into_inner()) = Some(new_id.to_owned());
+    }
 }
 
-#[derive(Default)]
-struct Progress {
-    /// Chats (by index) that received the alert or refused it for good.
-    finished: HashSet<usize>,
-    /// The refusals, to report once the other chats are done.
-    refusals: Vec<String>,
+/// A clone is configuration only: each sink (each part, after
+/// [`Sink::split`]) learns its chat's migration on its own.
+impl Clone for Chat {
+    fn clone(&self) -> Self {
+        Chat::new(self.id.clone())
+    }
 }
 
 impl fmt::Debug for Telegram {
@@ -104,7 +111,10 @@ impl fmt::Debug for Telegram {
             .field("name", &self.route.name)
             .field("min_severity", &self.route.min_severity)
             .field("bot_token", &"<redacted>")
-            .field("chat_ids", &self.chat_ids)
+            .field(
+                "chat_ids",
+                &self.chats.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+            )
             .field("api_url", &http::redact_url(&self.api_url))
             .finish()
     }
@@ -118,15 +128,16 @@ impl Telegram {
         Telegram {
             route: Route::new("telegram"),
             bot_token: bot_token.into(),
-            chat_ids: vec![chat_id.to_string().trim().to_owned()],
+            chats: vec![Chat::new(chat_id.to_string().trim().to_owned())],
             api_url: TELEGRAM_API_URL.to_owned(),
-            state: Arc::default(),
+            name_chats: false,
         }
     }
 
     /// Sends to another chat as well.
     pub fn chat(mut self, chat_id: impl ToString) -> Self {
-        self.chat_ids.push(chat_id.to_string().trim().to_owned());
+        self.chats
+            .push(Chat::new(chat_id.to_string().trim().to_owned()));
         self
     }
 
@@ -138,142 +149,42 @@ impl Telegram {
         self
     }
 
-    fn key(alert: &Alert) -> DeliveryKey {
-        DeliveryKey {
-            address: alert as *const Alert as usize,
-            fingerprint: alert.fingerprint,
-            timestamp: alert.timestamp,
+    /// `{api_url}/bot{token}/sendMessage`: a secret.
+    fn send_url(&self) -> String {
+        format!("{}/bot{}/sendMessage", self.api_url, self.bot_token)
+    }
+
+    /// Sends `text` to one chat, following one `migrate_to_chat_id`.
+    async fn send_to(&self, chat: &Chat, url: &str, text: &str) -> Result<(), SinkError> {
+        let mut result = self.send_once(url, &chat.current(), text).await;
+        if let Err(Refusal::Migrate(new_id)) = &result {
+            chat.migrate(new_id);
+            result = self.send_once(url, new_id, text).await;
         }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// The chats (index, current id) that still need `key`'s alert.
-    fn pending(&self, key: DeliveryKey) -> Vec<(usize, String)> {
-        let state = self.lock();
-        let finished = state
-            .deliveries
-            .iter()
-            .find(|(k, _)| *k == key)
-            .map(|(_, p)| &p.finished);
-        self.chat_ids
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| finished.is_none_or(|f| !f.contains(i)))
-            .map(|(i, id)| (i, state.migrated.get(id).unwrap_or(id).clone()))
-            .collect()
-    }
-
-    /// Records what happened to chat `index`; returns the progress so far
-    /// when every chat is finished (and forgets the delivery).
-    fn finish(&self, key: DeliveryKey, index: usize, refusal: Option<String>) -> Option<Progress> {
-        let mut state = self.lock();
-        let position = match state.deliveries.iter().position(|(k, _)| *k == key) {
-            Some(position) => position,
-            None => {
-                if state.deliveries.len() >= TRACKED_DELIVERIES {
-                    state.deliveries.pop_front();
-                }
-                state.deliveries.push_back((key, Progress::default()));
-                state.deliveries.len() - 1
+        let error = match result {
+            Ok(()) => return Ok(()),
+            Err(Refusal::Migrate(_)) => {
+                SinkError::permanent("the chat was migrated twice (migrate_to_chat_id)")
             }
+            Err(Refusal::Error(error)) => error,
         };
-        let progress = &mut state.deliveries[position].1;
-        progress.finished.insert(index);
-        progress.refusals.extend(refusal);
-        if progress.finished.len() >= self.chat_ids.len() {
-            state.deliveries.remove(position).map(|(_, p)| p)
-        } else {
-            None
-        }
-    }
-
-    fn remember_migration(&self, index: usize, new_id: &str) {
-        let original = self.chat_ids[index].clone();
-        self.lock().migrated.insert(original, new_id.to_owned());
-    }
-
-    async fn send_all(&self, alert: &Alert) -> Result<(), SinkError> {
-        let key = Self::key(alert);
-        let text = Arc::new(render_text(alert));
-        let url = Arc::new(format!(
-            "{}/bot{}/sendMessage",
-            self.api_url, self.bot_token
-        ));
-        let mut tasks = tokio::task::JoinSet::new();
-        for (index, chat_id) in self.pending(key) {
-            let (text, url) = (text.clone(), url.clone());
-            tasks.spawn(async move { (index, send_to_chat(&url, &chat_id, &text).await) });
-        }
-        let several = self.chat_ids.len() > 1;
-        let mut retry: Option<SinkError> = None;
-        let mut done: Option<Progress> = None;
-        while let Some(joined) = tasks.join_next().await {
-            let Ok((index, outcome)) = joined else {
-                // A request task panicked: count it as retryable.
-                retry.get_or_insert_with(|| SinkError::retryable("request task failed"));
-                continue;
-            };
-            if let Some(new_id) = &outcome.migrated_to {
-                self.remember_migration(index, new_id);
-            }
-            let chat = || {
-                let id = outcome
-                    .migrated_to
-                    .as_ref()
-                    .unwrap_or(&self.chat_ids[index]);
-                format!("chat {id}")
-            };
-            match outcome.result {
-                Ok(()) => done = self.finish(key, index, None).or(done),
-                Err(error) if error.is_retryable() => {
-                    let error = if several {
-                        relabel(&error, &format!("{}: {}", chat(), error.message()))
-                    } else {
-                        error
-                    };
-                    retry = Some(match retry {
-                        Some(previous) => worse(previous, error),
-                        None => error,
-                    });
-                }
-                Err(error) => {
-                    let reason = if several {
-                        format!("{}: {}", chat(), error.message())
-                    } else {
-                        error.message().to_owned()
-                    };
-                    done = self.finish(key, index, Some(reason)).or(done);
-                }
-            }
-        }
-        if let Some(error) = retry {
+        if !(self.name_chats || self.chats.len() > 1) {
             return Err(error);
         }
-        match done {
-            Some(progress) if !progress.refusals.is_empty() => {
-                Err(SinkError::permanent(progress.refusals.join("; ")))
-            }
-            _ => Ok(()),
-        }
+        let message = format!("chat {}: {}", chat.current(), error.message());
+        Err(match (error.is_retryable(), error.retry_after()) {
+            (_, Some(wait)) => SinkError::rate_limited(message, wait),
+            (true, None) => SinkError::retryable(message),
+            (false, None) => SinkError::permanent(message),
+        })
     }
-}
 
-/// The error that should decide the next attempt: the longer rate-limit wait.
-fn worse(a: SinkError, b: SinkError) -> SinkError {
-    if b.retry_after() > a.retry_after() {
-        b
-    } else {
-        a
-    }
-}
-
-fn relabel(error: &SinkError, message: &str) -> SinkError {
-    match error.retry_after() {
-        Some(wait) => SinkError::rate_limited(message, wait),
-        None => SinkError::retryable(message),
+    async fn send_once(&self, url: &str, chat_id: &str, text: &str) -> Result<(), Refusal> {
+        let body = body(chat_id, text).to_string().into_bytes();
+        let answer = http::post_json(url, body, &[], None).await?;
+        classify(&answer, |reason| {
+            http::scrub(reason, url, &[self.bot_token.as_str()])
+        })
     }
 }
 
@@ -287,7 +198,20 @@ impl Sink for Telegram {
     }
 
     fn send<'a>(&'a self, alert: &'a Alert) -> BoxFuture<'a, Result<(), SinkError>> {
-        Box::pin(self.send_all(alert))
+        Box::pin(async move {
+            let text = render_text(alert);
+            let url = self.send_url();
+            // After `split` (how a notifier uses the sink) there is one chat.
+            // Used whole, the sink sends to every chat in turn, and a retry
+            // sends to all of them again.
+            let mut errors = Vec::new();
+            for chat in &self.chats {
+                if let Err(error) = self.send_to(chat, &url, &text).await {
+                    errors.push(error);
+                }
+            }
+            http::combine(errors)
+        })
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
@@ -306,60 +230,74 @@ impl Sink for Telegram {
                 "must be the token @BotFather gave: digits, a colon, then letters, digits, '-' or '_'",
             ));
         }
-        if self.chat_ids.is_empty() {
+        if self.chats.is_empty() {
             return Err(ConfigError::new(
                 "telegram.chat_id",
                 "at least one chat id is needed",
             ));
         }
-        for id in &self.chat_ids {
+        for (index, chat) in self.chats.iter().enumerate() {
+            let id = &chat.id;
             let numeric = id.strip_prefix('-').unwrap_or(id);
             let valid = (!numeric.is_empty() && numeric.bytes().all(|b| b.is_ascii_digit()))
                 || id.strip_prefix('@').is_some_and(|name| {
                     !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
                 });
             if !valid {
+                // The value is not repeated: a token pasted into the wrong
+                // variable would leak into the error.
                 return Err(ConfigError::new(
                     "telegram.chat_id",
-                    format!("{id:?} is neither a numeric chat id nor a channel's @username"),
+                    format!(
+                        "chat id number {} is neither a numeric chat id (like -1001234567890) nor a channel's @username",
+                        index + 1
+                    ),
                 ));
             }
         }
         http::check_url("telegram.api_url", &self.api_url)
     }
-}
 
-/// One chat's result, and the supergroup it moved to, if it did.
-struct ChatOutcome {
-    result: Result<(), SinkError>,
-    migrated_to: Option<String>,
-}
+    fn concurrency(&self) -> usize {
+        // About one message per second per chat; one at a time keeps order.
+        1
+    }
 
-/// Sends to one chat, following one `migrate_to_chat_id`.
-async fn send_to_chat(url: &str, chat_id: &str, text: &str) -> ChatOutcome {
-    match send_once(url, chat_id, text).await {
-        Answer::Migrate(new_id) => {
-            let result = match send_once(url, &new_id, text).await {
-                Answer::Done(result) => result,
-                Answer::Migrate(_) => Err(SinkError::permanent(
-                    "the chat was migrated twice (migrate_to_chat_id)",
-                )),
-            };
-            ChatOutcome {
-                result,
-                migrated_to: Some(new_id),
-            }
-        }
-        Answer::Done(result) => ChatOutcome {
-            result,
-            migrated_to: None,
-        },
+    fn split(self) -> Vec<Box<dyn Sink>> {
+        let name_chats = self.chats.len() > 1;
+        let Telegram {
+            route,
+            bot_token,
+            chats,
+            api_url,
+            ..
+        } = self;
+        chats
+            .into_iter()
+            .map(|chat| {
+                Box::new(Telegram {
+                    route: route.clone(),
+                    bot_token: bot_token.clone(),
+                    chats: vec![chat],
+                    api_url: api_url.clone(),
+                    name_chats,
+                }) as Box<dyn Sink>
+            })
+            .collect()
     }
 }
 
-enum Answer {
-    Done(Result<(), SinkError>),
+/// Why one `sendMessage` did not deliver.
+enum Refusal {
+    /// The group became a supergroup with this id: send there.
     Migrate(String),
+    Error(SinkError),
+}
+
+impl From<SinkError> for Refusal {
+    fn from(error: SinkError) -> Self {
+        Refusal::Error(error)
+    }
 }
 
 /// The request body: optional fields are absent, never `null`.
@@ -376,73 +314,34 @@ fn body(chat_id: &str, text: &str) -> serde_json::Value {
     })
 }
 
-async fn send_once(url: &str, chat_id: &str, text: &str) -> Answer {
-    let body = body(chat_id, text).to_string().into_bytes();
-    match http::post_json(url, body, &[]).await {
-        Ok(answer) => classify(&answer),
-        Err(error) => Answer::Done(Err(error)),
+/// Classifies the Bot API's answer
+/// (`{"ok":false,"error_code":N,"description":"...","parameters":{...}}`);
+/// `scrub` cleans the description of secrets.
+fn classify(answer: &http::Answer, scrub: impl Fn(&str) -> String) -> Result<(), Refusal> {
+    let api: serde_json::Value = serde_json::from_str(&answer.body).unwrap_or_default();
+    let parameters = &api["parameters"];
+    if api["ok"] == true && answer.status.is_success() {
+        return Ok(());
     }
-}
-
-#[derive(Deserialize)]
-struct ApiAnswer {
-    ok: bool,
-    #[serde(default)]
-    error_code: Option<u16>,
-    #[serde(default)]
-    description: Option<String>,
-    #[serde(default)]
-    parameters: Option<ApiParameters>,
-}
-
-#[derive(Deserialize)]
-struct ApiParameters {
-    #[serde(default)]
-    retry_after: Option<f64>,
-    #[serde(default)]
-    migrate_to_chat_id: Option<i64>,
-}
-
-/// Classifies the Bot API's answer.
-fn classify(answer: &http::Answer) -> Answer {
-    let Ok(api) = serde_json::from_str::<ApiAnswer>(&answer.body) else {
-        // Not the Bot API's JSON (a proxy's error page): go by the status.
-        return Answer::Done(http::classify_status(
-            answer.status,
-            &answer.headers,
-            &answer.body,
-        ));
-    };
-    if api.ok && answer.status.is_success() {
-        return Answer::Done(Ok(()));
+    if let Some(new_id) = parameters["migrate_to_chat_id"].as_i64() {
+        return Err(Refusal::Migrate(new_id.to_string()));
     }
-    let parameters = api.parameters.unwrap_or(ApiParameters {
-        retry_after: None,
-        migrate_to_chat_id: None,
-    });
-    if let Some(new_id) = parameters.migrate_to_chat_id {
-        return Answer::Migrate(new_id.to_string());
-    }
-    let code = api.error_code.unwrap_or(answer.status.as_u16());
-    let description = http::one_line(api.description.as_deref().unwrap_or(""), 300);
-    let reason = if description.is_empty() {
-        format!("error {code}")
+    let status = if answer.status.is_success() && api.is_object() {
+        // `ok: false` under a 2xx (a confused proxy): by the error code,
+        // else worth another try.
+        api["error_code"]
+            .as_u64()
+            .and_then(|code| u16::try_from(code).ok())
+            .and_then(|code| reqwest::StatusCode::from_u16(code).ok())
+            .filter(|code| !code.is_success())
+            .unwrap_or(reqwest::StatusCode::BAD_GATEWAY)
     } else {
-        format!("{description} (error {code})")
+        // Not the Bot API's JSON (a proxy's page): by the HTTP status.
+        answer.status
     };
-    Answer::Done(Err(if code == 429 || answer.status.as_u16() == 429 {
-        let wait = parameters
-            .retry_after
-            .filter(|secs| secs.is_finite() && *secs >= 0.0)
-            .map(|secs| Duration::from_secs_f64(secs.min(86_400.0)))
-            .or_else(|| http::retry_after_header(&answer.headers))
-            .unwrap_or(Duration::from_secs(1));
-        SinkError::rate_limited(reason, wait)
-    } else if answer.status.is_server_error() || code >= 500 {
-        SinkError::retryable(reason)
-    } else {
-        SinkError::permanent(reason)
-    }))
+    let reason = scrub(&http::body_reason(&answer.body, "description"));
+    let retry_after = parameters["retry_after"].as_f64().and_then(http::seconds);
+    http::classify(status, &answer.headers, &reason, retry_after).map_err(Refusal::Error)
 }
 
 /// Telegram HTML: markup from fixed tags, every piece of the alert escaped,
@@ -503,17 +402,12 @@ fn render_text(alert: &Alert) -> String {
         doc.text(&value);
     }
 
-    let error = escape::clean(&render::error_text(alert));
     let mut parts = vec![Part {
         label: None,
-        content: if error.trim().is_empty() {
-            String::from("(no message)")
-        } else {
-            error
-        },
+        content: escape::clean(&render::message_text(alert)),
         whole_lines: false,
     }];
-    let context = context_text(alert);
+    let context = escape::clean(&render::context_lines(alert).join("\n"));
     if !context.is_empty() {
         parts.push(Part {
             label: Some("context"),
@@ -558,16 +452,6 @@ fn render_text(alert: &Alert) -> String {
         doc.tag("</pre>");
     }
     doc.out
-}
-
-/// `name = value` per line.
-fn context_text(alert: &Alert) -> String {
-    let lines: Vec<String> = alert
-        .context
-        .iter()
-        .map(|(name, value)| escape::clean(&format!("{name} = {value}")))
-        .collect();
-    lines.join("\n")
 }
 
 /// The sink that `NOTIFY_TELEGRAM_BOT_TOKEN`, `NOTIFY_TELEGRAM_CHAT_ID`
@@ -704,6 +588,33 @@ mod tests {
             .chat("@ops_1")
             .validate()
             .is_ok());
+    }
+
+    #[test]
+    fn a_bad_chat_id_is_not_repeated_in_the_error() {
+        let err = Telegram::new("123456:TEST-TOKEN", 42)
+            .chat("654321:PASTED-TOKEN")
+            .validate()
+            .unwrap_err();
+        assert_eq!(err.field(), "telegram.chat_id");
+        let shown = format!("{err} {err:?}");
+        assert!(!shown.contains("PASTED"), "{shown}");
+        assert!(shown.contains("number 2"), "{shown}");
+    }
+
+    #[test]
+    fn each_chat_is_a_part_with_its_own_migration_memory() {
+        let sink = Telegram::new("123456:TEST-TOKEN", -55).chat(7).named("ops");
+        sink.chats[0].migrate("-100777");
+        // A clone is configuration only.
+        assert_eq!(sink.clone().chats[0].current(), "-55");
+        assert_eq!(sink.chats[0].current(), "-100777");
+        let parts = sink.clone().split();
+        assert_eq!(parts.len(), 2);
+        assert!(parts
+            .iter()
+            .all(|p| p.name() == "ops" && p.concurrency() == 1));
+        assert_eq!(Telegram::new("1:A", 1).split().len(), 1);
     }
 
     proptest! {

@@ -91,8 +91,10 @@ impl Sink for Webhook {
                     .map_or(0, |d| d.as_secs());
                 headers.push((SIGNATURE_HEADER, sign(secret, now, &body)));
             }
-            let answer = http::post_json(&self.url, body, &headers).await?;
-            http::classify_status(answer.status, &answer.headers, &answer.body)
+            let answer = http::post_json(&self.url, body, &headers, None).await?;
+            let secret = self.secret.as_deref().unwrap_or("");
+            let reason = http::scrub(&answer.body, &self.url, &[secret]);
+            http::classify(answer.status, &answer.headers, &reason, None)
         })
     }
 
