@@ -312,23 +312,20 @@ fn alerts_go_one_at_a_time_in_order() {
         &diagnostics,
         Duration::from_secs(5),
     );
-    for i in 0..3 {
-        n.report_message(Severity::Error, &format!("alert number {i}"));
-    }
+    support::report_numbered(&n, 3);
     assert!(n.flush(Duration::from_secs(15)));
     assert_eq!(n.stats().delivered, 3, "{:?}", diagnostics.lines());
-    let order: Vec<usize> = server
+    let titles = server
         .accepted()
         .iter()
-        .filter_map(|r| {
-            let title = r.json()["embeds"][0]["title"]
+        .map(|r| {
+            r.json()["embeds"][0]["title"]
                 .as_str()
                 .unwrap_or("")
-                .to_owned();
-            (0..3).find(|i| title.contains(&format!("alert number {i}")))
+                .to_owned()
         })
-        .collect();
-    assert_eq!(order, vec![0, 1, 2]);
+        .collect::<Vec<_>>();
+    assert_eq!(support::numbers(titles, 3), vec![0, 1, 2]);
 }
 
 #[test]
@@ -343,13 +340,5 @@ fn a_proxy_page_that_repeats_the_webhook_path_does_not_leak_it() {
     n.report_message(Severity::Error, "through a proxy");
     assert!(n.flush(Duration::from_secs(10)));
     assert_eq!(proxy.requests().len(), 1, "a 404 is not retried");
-    let lines = diagnostics.lines();
-    assert_eq!(lines.len(), 1, "{lines:?}");
-    assert!(
-        lines[0].contains("HTTP 404:") && lines[0].contains("The requested URL <redacted>"),
-        "{}",
-        lines[0]
-    );
-    support::assert_no_secret("TESTSECRET", &lines);
-    support::assert_no_secret("/api/webhooks", &lines);
+    support::assert_scrubbed_404(&diagnostics.lines(), &["TESTSECRET", "/api/webhooks"]);
 }

@@ -1,8 +1,9 @@
 //! Support for the code that `#[alert_on_error]` generates. Not public API:
 //! nothing here is covered by semver, and nothing here should be called by hand.
 //!
-//! The generated code for a sync function looks like this (see the macro's
-//! docs for the async form):
+//! The generated code for a sync function looks like this (an `async fn`
+//! awaits `Watch::new(&SITE, &mut context, async move { body })` instead of
+//! the closure and the guard):
 //!
 //! ```ignore
 //! fn f(a: A) -> Result<T, E> {
@@ -151,48 +152,65 @@ impl Drop for PanicGuard {
     }
 }
 
-/// Wraps the body of an `async fn`: each poll runs under a [`PanicGuard`], so a
-/// panic inside a poll is reported before it unwinds into the executor.
-pub struct Watch<F> {
+/// Wraps the body of an `async fn`: each poll runs under a guard, so a
+/// panic inside a poll is reported (with the context) before it unwinds into
+/// the executor — which may catch it and drop the future only later, when
+/// nothing is unwinding any more.
+/// The context stays in the `async fn`'s own state (borrowed here), ready for
+/// an `Err` report after the body returns.
+pub struct Watch<'a, F> {
     site: &'static CallSite,
-    context: Option<Context>,
+    context: &'a mut Context,
     future: F,
 }
 
-impl<F: Future> Watch<F> {
+impl<'a, F: Future> Watch<'a, F> {
     /// Wraps `future`.
     #[inline(always)]
-    pub fn new(site: &'static CallSite, context: Context, future: F) -> Self {
+    pub fn new(site: &'static CallSite, context: &'a mut Context, future: F) -> Self {
         Watch {
             site,
-            context: Some(context),
+            context,
             future,
         }
     }
 }
 
-/// The output of a [`Watch`]: the body's value and the context for an `Err` report.
-impl<F: Future> Future for Watch<F> {
-    type Output = (F::Output, Context);
+/// Reports a panic that unwinds out of one poll; forgotten when the poll returns.
+struct PollGuard<'a> {
+    site: &'static CallSite,
+    context: &'a mut Context,
+}
+
+impl Drop for PollGuard<'_> {
+    fn drop(&mut self) {
+        // Only reached while unwinding out of the poll.
+        crate::capture::report_unwinding(self.site, std::mem::take(self.context));
+    }
+}
+
+impl<F: Future> Future for Watch<'_, F> {
+    type Output = F::Output;
 
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
         // SAFETY: `future` is structurally pinned (never moved out of `self`);
         // `site` and `context` are not pinned and `Watch` has no Drop impl.
         let this = unsafe { self.get_unchecked_mut() };
-        // The guard holds the context while the body runs, so a panic is
-        // reported with it; it comes back when the poll returns.
-        let guard = PanicGuard::new(this.site, this.context.take().unwrap_or_default());
-        let future = unsafe { Pin::new_unchecked(&mut this.future) };
-        let poll = future.poll(cx);
-        let context = guard.disarm();
-        match poll {
-            Poll::Ready(value) => Poll::Ready((value, context)),
-            Poll::Pending => {
-                this.context = Some(context);
-                Poll::Pending
-            }
+        #[cfg(panic = "abort")]
+        let entered = crate::capture::enter(this.site);
+        let guard = PollGuard {
+            site: this.site,
+            context: this.context,
+        };
+        // SAFETY: as above, `future` is never moved.
+        let poll = unsafe { Pin::new_unchecked(&mut this.future) }.poll(cx);
+        std::mem::forget(guard);
+        #[cfg(panic = "abort")]
+        if entered {
+            crate::capture::leave();
         }
+        poll
     }
 }
 

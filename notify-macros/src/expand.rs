@@ -76,9 +76,11 @@ fn wrap(func: ItemFn, args: &Args) -> TokenStream {
 
     let body = if sig.asyncness.is_some() {
         quote! {
-            let (__notify_result, #keep_context): (#result_ty, _) = #private::Watch::new(
+            #[allow(unused_mut)]
+            let mut __notify_context = __notify_context;
+            let __notify_result: #result_ty = #private::Watch::new(
                 &__NOTIFY_SITE,
-                __notify_context,
+                &mut __notify_context,
                 async move {
                     // An async block has no declared output type: this first
                     // `return` gives it one, so the body's `return`s and `?`

@@ -251,6 +251,35 @@ pub fn echoing_404() -> TestServer {
     })
 }
 
+/// Asserts that `lines` is the one diagnostic of a 404 from [`echoing_404`],
+/// with the page's text but none of `secrets`.
+pub fn assert_scrubbed_404(lines: &[String], secrets: &[&str]) {
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].contains("HTTP 404:") && lines[0].contains("The requested URL <redacted>"),
+        "{}",
+        lines[0]
+    );
+    for secret in secrets {
+        assert_no_secret(secret, lines);
+    }
+}
+
+/// Reports "alert number 0", "alert number 1", ... through `notifier`.
+pub fn report_numbered(notifier: &notify_core::Notifier, count: usize) {
+    for i in 0..count {
+        notifier.report_message(notify_core::Severity::Error, &format!("alert number {i}"));
+    }
+}
+
+/// The numbers of the [`report_numbered`] alerts in `texts`, in order.
+pub fn numbers(texts: impl IntoIterator<Item = String>, count: usize) -> Vec<usize> {
+    texts
+        .into_iter()
+        .filter_map(|text| (0..count).find(|i| text.contains(&format!("alert number {i}"))))
+        .collect()
+}
+
 /// Characters of `s` after trimming, as the platforms count them.
 pub fn chars(s: &str) -> usize {
     s.trim().chars().count()

@@ -294,12 +294,7 @@ impl Instance {
             Ok(endpoint) => endpoint.label.as_str(),
             Err(_) => "alertmanager",
         };
-        let message = format!("{label}: {}", error.message());
-        match (error.is_retryable(), error.retry_after()) {
-            (_, Some(wait)) => SinkError::rate_limited(message, wait),
-            (true, None) => SinkError::retryable(message),
-            (false, None) => SinkError::permanent(message),
-        }
+        http::labelled(label, error)
     }
 }
 

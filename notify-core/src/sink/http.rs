@@ -320,6 +320,17 @@ pub(crate) fn one_line(text: &str, max: usize) -> String {
     line
 }
 
+/// `error` with its message prefixed by `label` (the destination: a chat,
+/// an instance), of the same kind and wait.
+pub(crate) fn labelled(label: &str, error: &SinkError) -> SinkError {
+    let message = format!("{label}: {}", error.message());
+    match (error.is_retryable(), error.retry_after()) {
+        (_, Some(wait)) => SinkError::rate_limited(message, wait),
+        (true, None) => SinkError::retryable(message),
+        (false, None) => SinkError::permanent(message),
+    }
+}
+
 /// The outcome of one alert sent to several destinations in turn (a sink
 /// used without [`Sink::split`](super::Sink::split)): ok when every one
 /// took it; else every failure, retryable if any is (waiting the longest

@@ -171,12 +171,7 @@ impl Telegram {
         if !(self.name_chats || self.chats.len() > 1) {
             return Err(error);
         }
-        let message = format!("chat {}: {}", chat.current(), error.message());
-        Err(match (error.is_retryable(), error.retry_after()) {
-            (_, Some(wait)) => SinkError::rate_limited(message, wait),
-            (true, None) => SinkError::retryable(message),
-            (false, None) => SinkError::permanent(message),
-        })
+        Err(http::labelled(&format!("chat {}", chat.current()), &error))
     }
 
     async fn send_once(&self, url: &str, chat_id: &str, text: &str) -> Result<(), Refusal> {
