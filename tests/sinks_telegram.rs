@@ -312,6 +312,183 @@ fn a_proxy_page_that_repeats_the_token_does_not_leak_it() {
 }
 
 #[test]
+fn a_server_that_never_answers_costs_at_most_the_retry_budget() {
+    let url = support::never_answers(Duration::from_secs(15));
+    let diagnostics = Diagnostics::default();
+    let n = notifier(
+        Telegram::new(TOKEN, 42).api_url(&url),
+        &diagnostics,
+        Duration::from_millis(300),
+    );
+    let started = std::time::Instant::now();
+    n.report_message(Severity::Error, "silence");
+    assert!(n.flush(Duration::from_secs(10)));
+    let took = started.elapsed();
+    // 5 attempts of 300 ms and at most 3.75 s of backoff.
+    assert!(took < Duration::from_secs(7), "took {took:?}");
+    assert_eq!(n.stats().failed, 1);
+    let lines = diagnostics.lines();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].contains("timed out") || lines[0].contains("no answer"),
+        "{}",
+        lines[0]
+    );
+}
+
+#[test]
+fn connection_refused_is_retried_then_reported() {
+    let url = support::refused();
+    let diagnostics = Diagnostics::default();
+    let n = notifier(
+        Telegram::new(TOKEN, 42).api_url(&url),
+        &diagnostics,
+        Duration::from_millis(300),
+    );
+    n.report_message(Severity::Error, "nobody home");
+    assert!(n.flush(Duration::from_secs(10)));
+    assert_eq!(n.stats().failed, 1);
+    let lines = diagnostics.lines();
+    assert!(lines[0].contains("could not connect"), "{}", lines[0]);
+}
+
+#[test]
+fn nothing_is_lost_when_the_api_recovers_within_the_retry_budget() {
+    let server = telegram::server(TOKEN, &["42"], &[]);
+    server.script("42", (0..4).map(|_| telegram::server_error()));
+    let diagnostics = Diagnostics::default();
+    let n = notifier(
+        Telegram::new(TOKEN, 42).api_url(&server.url),
+        &diagnostics,
+        Duration::from_secs(5),
+    );
+    for i in 0..3 {
+        n.report_message(Severity::Error, &format!("alert number {i}"));
+    }
+    assert!(n.flush(Duration::from_secs(15)));
+    assert_eq!(n.stats().delivered, 3, "{:?}", diagnostics.lines());
+    let texts = texts(&server);
+    for i in 0..3 {
+        assert_eq!(
+            texts
+                .iter()
+                .filter(|t| t.contains(&format!("alert number {i}")))
+                .count(),
+            1
+        );
+    }
+}
+
+#[test]
+fn the_token_never_appears_in_anything_the_crate_shows() {
+    let server = telegram::server("999:OTHER", &["42"], &[]);
+    let diagnostics = Diagnostics::default();
+    let sink = || Telegram::new(TOKEN, 42);
+    let mut shown = vec![
+        format!("{:?}", sink()),
+        format!("{:?}", sink().api_url(&server.url)),
+    ];
+    let builder = Notifier::builder().sink(sink().api_url(&server.url));
+    shown.push(format!("{builder:?}"));
+    // Refused by the server (401), by the network, and by silence.
+    for (name, url, timeout) in [
+        ("unauthorized", server.url.clone(), Duration::from_secs(5)),
+        ("refused", support::refused(), Duration::from_millis(300)),
+        (
+            "silent",
+            support::never_answers(Duration::from_secs(15)),
+            Duration::from_millis(300),
+        ),
+    ] {
+        let n = notifier(sink().api_url(&url).named(name), &diagnostics, timeout);
+        shown.push(format!("{n:?}"));
+        n.report_message(Severity::Error, name);
+        assert!(n.flush(Duration::from_secs(10)));
+        assert_eq!(n.stats().failed, 1, "{name}");
+    }
+    // Invalid configuration errors.
+    let bad = Notifier::builder()
+        .sink(Telegram::new("123456:TEST TOKEN", 42))
+        .build()
+        .unwrap_err();
+    shown.push(bad.to_string());
+    shown.push(format!("{bad:?}"));
+    let lines = diagnostics.lines();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    shown.extend(lines);
+    support::assert_no_secret("TEST-TOKEN", &shown);
+    support::assert_no_secret("TEST TOKEN", &shown);
+    support::assert_no_secret("/bot", &shown);
+}
+
+#[test]
+fn the_environment_configures_telegram_and_names_the_variable_at_fault() {
+    let server = telegram::server(TOKEN, &["1", "-1002"], &[]);
+    let env = |vars: Vec<(&'static str, String)>| {
+        move |name: &str| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.clone())
+        }
+    };
+    let builder = notify_core::NotifierBuilder::from_env_with(env(vec![
+        ("NOTIFY_TELEGRAM_BOT_TOKEN", TOKEN.to_owned()),
+        ("NOTIFY_TELEGRAM_CHAT_ID", "1, -1002".to_owned()),
+        ("NOTIFY_TELEGRAM_API_URL", server.url.clone()),
+    ]))
+    .unwrap();
+    let n = builder.build().unwrap();
+    n.report_message(Severity::Error, "from the environment");
+    assert!(n.flush(Duration::from_secs(10)));
+    assert_eq!(n.stats().delivered, 2, "one delivery per chat");
+    assert_eq!(server.accepted().len(), 2);
+
+    let field = |vars| notify_core::NotifierBuilder::from_env_with(env(vars)).unwrap_err();
+    let mut shown = Vec::new();
+    for (vars, expected) in [
+        (
+            vec![("NOTIFY_TELEGRAM_BOT_TOKEN", TOKEN.to_owned())],
+            "NOTIFY_TELEGRAM_CHAT_ID",
+        ),
+        (
+            vec![("NOTIFY_TELEGRAM_CHAT_ID", "42".to_owned())],
+            "NOTIFY_TELEGRAM_CHAT_ID",
+        ),
+        (
+            vec![
+                ("NOTIFY_TELEGRAM_BOT_TOKEN", "TEST-TOKEN".to_owned()),
+                ("NOTIFY_TELEGRAM_CHAT_ID", "42".to_owned()),
+            ],
+            "NOTIFY_TELEGRAM_BOT_TOKEN",
+        ),
+        (
+            vec![
+                ("NOTIFY_TELEGRAM_BOT_TOKEN", TOKEN.to_owned()),
+                ("NOTIFY_TELEGRAM_CHAT_ID", "42".to_owned()),
+                ("NOTIFY_TELEGRAM_API_URL", "ftp://127.0.0.1".to_owned()),
+            ],
+            "NOTIFY_TELEGRAM_API_URL",
+        ),
+        // A token pasted into the chat variable by mistake.
+        (
+            vec![
+                ("NOTIFY_TELEGRAM_BOT_TOKEN", TOKEN.to_owned()),
+                (
+                    "NOTIFY_TELEGRAM_CHAT_ID",
+                    "42, 123456:TEST-TOKEN".to_owned(),
+                ),
+            ],
+            "NOTIFY_TELEGRAM_CHAT_ID",
+        ),
+    ] {
+        let err = field(vars);
+        assert_eq!(err.field(), expected, "{err}");
+        shown.push(format!("{err} {err:?}"));
+    }
+    support::assert_no_secret("TEST-TOKEN", &shown);
+}
+
+#[test]
 fn alerts_to_one_chat_go_one_at_a_time_in_order() {
     let server = telegram::server(TOKEN, &["42"], &[]);
     // The first alert needs a retry: the others wait for it.
