@@ -234,7 +234,10 @@ fn context_is_kept_when_an_async_fn_panics_after_a_pending_poll() {
     });
     let alert = one_alert(alerts);
     assert_eq!(alert.kind, notify_core::AlertKind::Panic);
-    assert_eq!(alert.context, [("name".to_owned(), "\"mallory\"".to_owned())]);
+    assert_eq!(
+        alert.context,
+        [("name".to_owned(), "\"mallory\"".to_owned())]
+    );
 }
 
 #[derive(Debug)]
