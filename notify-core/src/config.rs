@@ -230,7 +230,7 @@ impl NotifierBuilder {
     /// `#[alert_on_error]`.
     pub fn build(self) -> Result<Notifier, ConfigError> {
         self.validate()?;
-        Ok(Notifier::start(self))
+        Notifier::start(self)
     }
 
     /// Validates, starts, and makes this the global notifier that

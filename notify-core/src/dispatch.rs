@@ -70,7 +70,7 @@ pub(crate) fn install(builder: NotifierBuilder) -> Result<FlushGuard, ConfigErro
         return Err(already_installed());
     }
     let defaulted = builder.defaulted_to_console;
-    let notifier = Notifier::start(builder);
+    let notifier = Notifier::start(builder)?;
     let flush_timeout = notifier.shared.flush_timeout;
     if GLOBAL.set(notifier).is_err() {
         return Err(already_installed());
@@ -269,7 +269,16 @@ impl Notifier {
         NotifierBuilder::default()
     }
 
-    pub(crate) fn start(builder: NotifierBuilder) -> Notifier {
+    pub(crate) fn start(builder: NotifierBuilder) -> Result<Notifier, ConfigError> {
+        let client = crate::sink::http::build_client(builder.request_timeout).map_err(|e| {
+            ConfigError::new(
+                "http client",
+                format!(
+                    "cannot build the HTTP client (TLS backend): {}",
+                    e.without_url()
+                ),
+            )
+        })?;
         let mut settings = Settings::detect();
         if let Some(name) = builder.app_name {
             settings.app_name = name;
@@ -313,7 +322,7 @@ impl Notifier {
             shared: shared.clone(),
             sinks: Arc::new(sinks),
             policy,
-            client: crate::sink::http::build_client(builder.request_timeout),
+            client,
             unknown_routes_reported: Default::default(),
             in_flight_limit: builder.queue_capacity,
             unresolved: AtomicUsize::new(0),
@@ -327,14 +336,14 @@ impl Notifier {
                 "cannot start the dispatcher thread ({e}); alerts will be dropped"
             ));
         }
-        Notifier {
+        Ok(Notifier {
             handle: Arc::new(Handle {
                 queue,
                 control,
                 shared: shared.clone(),
             }),
             shared,
-        }
+        })
     }
 
     pub(crate) fn storm(&self) -> &StormControl {

@@ -70,13 +70,59 @@ impl Sink for Console {
     fn send<'a>(&'a self, alert: &'a Alert) -> BoxFuture<'a, Result<(), SinkError>> {
         let block = self.render(alert);
         Box::pin(async move {
-            // One write of the whole block, so blocks from several threads never interleave.
-            let mut err = std::io::stderr().lock();
-            err.write_all(block.as_bytes())
-                .and_then(|()| err.flush())
-                .map_err(|e| SinkError::permanent(format!("cannot write to stderr: {e}")))
+            // The write happens on a thread of its own: a stderr that blocks
+            // (a pipe nobody reads) holds up this sink, never the dispatcher
+            // and the other sinks. The answer says when it was written, so
+            // a flush at exit really waits for the text to be out.
+            let Some(writer) = writer() else {
+                return write_block(&block);
+            };
+            let (written, answer) = tokio::sync::oneshot::channel();
+            match writer.try_send((block, written)) {
+                Ok(()) => {}
+                Err(std::sync::mpsc::TrySendError::Full(_)) => {
+                    return Err(SinkError::retryable("stderr is not keeping up"))
+                }
+                Err(std::sync::mpsc::TrySendError::Disconnected((block, _))) => {
+                    return write_block(&block)
+                }
+            }
+            answer
+                .await
+                .unwrap_or_else(|_| Err(SinkError::permanent("the stderr writer stopped")))
         })
     }
+}
+
+type Written = tokio::sync::oneshot::Sender<Result<(), SinkError>>;
+
+/// The process's one stderr writer thread, started on first use; `None` if
+/// it cannot start (then the caller writes itself).
+fn writer() -> Option<&'static std::sync::mpsc::SyncSender<(String, Written)>> {
+    static WRITER: std::sync::OnceLock<Option<std::sync::mpsc::SyncSender<(String, Written)>>> =
+        std::sync::OnceLock::new();
+    WRITER
+        .get_or_init(|| {
+            let (sender, blocks) = std::sync::mpsc::sync_channel::<(String, Written)>(64);
+            std::thread::Builder::new()
+                .name(String::from("notify-stderr"))
+                .spawn(move || {
+                    for (block, written) in blocks {
+                        let _ = written.send(write_block(&block));
+                    }
+                })
+                .ok()
+                .map(|_| sender)
+        })
+        .as_ref()
+}
+
+/// One write of the whole block, so blocks never interleave with other output.
+fn write_block(block: &str) -> Result<(), SinkError> {
+    let mut err = std::io::stderr().lock();
+    err.write_all(block.as_bytes())
+        .and_then(|()| err.flush())
+        .map_err(|e| SinkError::permanent(format!("cannot write to stderr: {e}")))
 }
 
 /// Colour on a terminal, unless `NO_COLOR` is set to anything non-empty

@@ -14,17 +14,15 @@ thread_local! {
 /// Builds the notifier's client: rustls, keep-alive pool, per-request timeout,
 /// no redirects (a webhook that redirects is misconfigured, and following it
 /// could send the alert somewhere unexpected).
-pub(crate) fn build_client(timeout: Duration) -> reqwest::Client {
+pub(crate) fn build_client(timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
     reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(5)))
         .pool_idle_timeout(Duration::from_secs(90))
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("notify-core/", env!("CARGO_PKG_VERSION")))
+        // Fails only if the TLS backend cannot initialise.
         .build()
-        // Only fails if the TLS backend cannot initialise; fall back to the
-        // default client rather than lose alerts.
-        .unwrap_or_default()
 }
 
 /// Makes `client` the one [`client`] returns on this thread (the dispatcher's).
@@ -34,11 +32,16 @@ pub(crate) fn set_thread_client(client: reqwest::Client) {
 
 /// The shared client: the dispatcher's on its thread; elsewhere (a sink used
 /// directly, outside a notifier) a client for this thread.
-pub(crate) fn client() -> reqwest::Client {
+pub(crate) fn client() -> Result<reqwest::Client, SinkError> {
     CLIENT.with(|c| {
-        c.borrow_mut()
-            .get_or_insert_with(|| build_client(Duration::from_secs(10)))
-            .clone()
+        let mut c = c.borrow_mut();
+        if let Some(client) = c.as_ref() {
+            return Ok(client.clone());
+        }
+        let client = build_client(Duration::from_secs(10))
+            .map_err(|e| SinkError::permanent(format!("cannot build an HTTP client: {e}")))?;
+        *c = Some(client.clone());
+        Ok(client)
     })
 }
 
@@ -93,7 +96,7 @@ pub(crate) async fn post_json(
     headers: &[(&'static str, String)],
     auth: Option<BasicAuth<'_>>,
 ) -> Result<Answer, SinkError> {
-    let mut request = client()
+    let mut request = client()?
         .post(url)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
         .body(body);
