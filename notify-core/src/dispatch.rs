@@ -327,6 +327,7 @@ impl Notifier {
             in_flight_limit: builder.queue_capacity,
             unresolved: AtomicUsize::new(0),
             resolved: tokio::sync::Notify::new(),
+            eviction_note: Mutex::new((None, 0)),
         };
         let spawned = std::thread::Builder::new()
             .name(String::from("notify-dispatcher"))
@@ -508,7 +509,12 @@ struct Dispatcher {
     /// time one is done.
     unresolved: AtomicUsize,
     resolved: tokio::sync::Notify,
+    /// When evictions were last reported, and how many since.
+    eviction_note: Mutex<(Option<Instant>, u64)>,
 }
+
+/// How often evictions are reported at most.
+const EVICTION_NOTE_EVERY: Duration = Duration::from_secs(60);
 
 /// Marks one alert done when every delivery of it has finished.
 struct Completion(
@@ -619,9 +625,20 @@ impl Dispatcher {
         let evicted = self.shared.storm.take_evicted();
         if evicted > 0 {
             self.shared.evicted.fetch_add(evicted, Ordering::Relaxed);
-            self.shared.diagnostic(&format!(
-                "storm control evicted {evicted} fingerprints: more distinct errors than max_fingerprints"
-            ));
+            // Said at most once a minute, with the count since it was last said.
+            let mut note = self.eviction_note.lock().unwrap_or_else(|p| p.into_inner());
+            note.1 += evicted;
+            let due = note
+                .0
+                .is_none_or(|last| last.elapsed() >= EVICTION_NOTE_EVERY);
+            if due {
+                let count = std::mem::take(&mut note.1);
+                note.0 = Some(Instant::now());
+                drop(note);
+                self.shared.diagnostic(&format!(
+                    "storm control evicted {count} fingerprints: more distinct errors than max_fingerprints"
+                ));
+            }
         }
     }
 
