@@ -51,23 +51,28 @@ pub struct CallSite {
 /// The `Debug` text of the `context(...)` arguments, formatted on entry, and
 /// only when a notifier is installed.
 #[derive(Debug, Default)]
-pub struct Context(pub(crate) Vec<(&'static str, String)>);
+pub struct Context(Option<Box<Vec<(&'static str, String)>>>);
 
 impl Context {
     /// Runs `f` only if a notifier is installed (one atomic load otherwise).
     #[inline]
     pub fn capture(f: impl FnOnce() -> Vec<(&'static str, String)>) -> Self {
         if crate::dispatch::is_installed() {
-            Context(f())
+            Context(Some(Box::new(f())))
         } else {
-            Context(Vec::new())
+            Context(None)
         }
+    }
+
+    /// The values, name and `Debug` text.
+    pub(crate) fn into_values(self) -> Vec<(&'static str, String)> {
+        self.0.map(|values| *values).unwrap_or_default()
     }
 
     /// No context.
     #[inline]
     pub const fn none() -> Self {
-        Context(Vec::new())
+        Context(None)
     }
 }
 

@@ -382,7 +382,7 @@ impl Draft {
             panic_location,
             backtrace,
             context: context
-                .0
+                .into_values()
                 .into_iter()
                 .map(|(name, value)| (name.to_owned(), value))
                 .collect(),
