@@ -89,8 +89,18 @@ pub(crate) struct PanicInfo {
     pub(crate) thread: String,
 }
 
+/// What the panic hook left for the guards of this thread.
+enum Stash {
+    /// No panic seen by our hook on this thread yet.
+    Empty,
+    /// A panic is unwinding; the innermost guard reports it.
+    Pending(PanicInfo),
+    /// Reported; guards further out stay quiet.
+    Reported,
+}
+
 thread_local! {
-    static PANIC_STASH: RefCell<Option<PanicInfo>> = const { RefCell::new(None) };
+    static PANIC_STASH: RefCell<Stash> = const { RefCell::new(Stash::Empty) };
 }
 
 #[cfg(panic = "abort")]
@@ -153,7 +163,7 @@ fn on_panic(info: &std::panic::PanicHookInfo<'_>) {
     }
     #[cfg(not(panic = "abort"))]
     {
-        let _ = PANIC_STASH.try_with(|s| *s.borrow_mut() = Some(stash));
+        let _ = PANIC_STASH.try_with(|s| *s.borrow_mut() = Stash::Pending(stash));
     }
 }
 
@@ -172,14 +182,20 @@ static UNANNOTATED_PANIC: CallSite = CallSite {
 
 /// The guard of an annotated function is dropped while unwinding.
 pub(crate) fn report_unwinding(site: &'static CallSite, context: Context) {
-    // The innermost guard takes the stash; guards further out find it empty,
-    // so one panic is reported once.
-    let Some(mut stash) = PANIC_STASH
-        .try_with(|s| s.borrow_mut().take())
-        .ok()
-        .flatten()
-    else {
-        return;
+    // The innermost guard takes the stash; guards further out find it
+    // reported, so one panic is reported once.
+    let taken = PANIC_STASH
+        .try_with(|s| std::mem::replace(&mut *s.borrow_mut(), Stash::Reported))
+        .unwrap_or(Stash::Reported);
+    let mut stash = match taken {
+        Stash::Pending(stash) => stash,
+        Stash::Reported => return,
+        Stash::Empty => {
+            // Unwinding, but our hook never ran on this thread: it was
+            // replaced after install() without chaining it.
+            hook_replaced();
+            return;
+        }
     };
     let backtrace = stash.backtrace.take();
     report(
@@ -188,6 +204,23 @@ pub(crate) fn report_unwinding(site: &'static CallSite, context: Context) {
         context,
         backtrace,
     );
+}
+
+/// Says once that panics cannot be reported because the panic hook was
+/// replaced.
+#[cold]
+fn hook_replaced() {
+    static SAID: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if SAID.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
+    if let Some(notifier) = crate::dispatch::global() {
+        notifier.diagnostic(
+            "a panic unwound through an #[alert_on_error] function, but notify's panic hook did \
+             not run: it was replaced after install(). Panics are not reported; to keep them, \
+             chain the previous hook (std::panic::take_hook) in yours.",
+        );
+    }
 }
 
 /// `Err` returned from an annotated function.

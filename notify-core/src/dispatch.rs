@@ -431,6 +431,11 @@ impl Notifier {
         flush_shared(&self.shared, &self.handle.control, timeout)
     }
 
+    /// One line about the notifier itself, to its diagnostic callback.
+    pub(crate) fn diagnostic(&self, message: &str) {
+        self.shared.diagnostic(message);
+    }
+
     /// The notifier's counters.
     pub fn stats(&self) -> Stats {
         let s = &self.shared;
