@@ -284,11 +284,13 @@ fn report_with(
         storm::Decision::Suppress => return,
         storm::Decision::Send(summary) => summary,
     };
-    let backtrace = backtrace.unwrap_or_else(RawBacktrace::capture);
-    let draft = draft(origin, &subject, context, fingerprint);
+    // A summary handed back by storm control goes into the queue at once,
+    // so a flush running meanwhile counts it.
     if let Some(summary) = summary {
         notifier.enqueue_summary(summary);
     }
+    let backtrace = backtrace.unwrap_or_else(RawBacktrace::capture);
+    let draft = draft(origin, &subject, context, fingerprint);
     notifier.enqueue_first(draft, backtrace);
 }
 
