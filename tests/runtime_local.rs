@@ -169,3 +169,36 @@ fn environment_configuration_is_validated() {
     let notifier = builder.build().unwrap();
     drop(notifier);
 }
+
+#[test]
+fn a_sink_that_never_answers_does_not_hold_up_the_others_however_many_alerts_come() {
+    let memory = Memory::new();
+    let notifier = Notifier::builder()
+        .sink(Hangs {
+            calls: Arc::default(),
+        })
+        .sink(memory.clone())
+        .queue_capacity(4)
+        .dedup_window(Duration::ZERO)
+        .request_timeout(Duration::from_secs(3600))
+        .flush_timeout(Duration::from_millis(50))
+        .on_diagnostic(|_| {})
+        .build()
+        .unwrap();
+    for i in 0..200 {
+        notifier.report_message(Severity::Error, &format!("alert {i}"));
+        // Paced a little, so the queue itself rarely overflows: the point is
+        // what happens behind it.
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while (memory.len() as u64) < notifier.stats().queued && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let stats = notifier.stats();
+    // Every alert the dispatcher took in reached the healthy sink...
+    assert_eq!(memory.len() as u64, stats.queued, "{stats:?}");
+    assert!(stats.queued > 4, "{stats:?}");
+    // ...while the hanging one kept at most 4 and dropped the rest.
+    assert!(stats.dropped >= stats.queued - 4, "{stats:?}");
+}

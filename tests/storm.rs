@@ -164,8 +164,8 @@ fn a_queue_filled_by_a_hanging_sink_counts_its_drops_and_reports_them_when_the_s
         report(&notifier, &io::Error::other(format!("job {i} failed")));
     }
     let stats = notifier.stats();
-    assert!(stats.dropped > 0, "the queue never filled: {stats:?}");
-    assert_eq!(stats.queued + stats.dropped, REPORTS as u64, "{stats:?}");
+    // Dropped at the queue, or for the sink once it had CAPACITY waiting.
+    assert!(stats.dropped > 0, "nothing was dropped: {stats:?}");
     assert!(
         !notifier.flush(Duration::from_millis(100)),
         "the sink hangs"
@@ -182,7 +182,7 @@ fn a_queue_filled_by_a_hanging_sink_counts_its_drops_and_reports_them_when_the_s
     let received = received.lock().unwrap().clone();
     let stats = notifier.stats();
     assert_eq!(received.len() as u64, REPORTS as u64 - stats.dropped + 1);
-    // The last reports were dropped while the queue was full; the first alert
+    // The last reports were dropped while the sink hung; the first alert
     // that got through afterwards says how many.
     let recovered = received
         .iter()

@@ -197,8 +197,9 @@ pub struct Alert {
     pub context: Vec<(String, String)>,
     /// Set on a summary: the repeats that storm control counted instead of sending.
     pub repeats: Option<Repeats>,
-    /// Alerts dropped (queue full, or too many distinct fingerprints) since the
-    /// last alert that got through.
+    /// Alerts dropped since the last alert that reached this sink: the queue
+    /// was full, or this sink had fallen behind (see
+    /// [`Stats::dropped`](crate::Stats::dropped)).
     pub dropped: u64,
     /// Identifies "the same alert": call site, kind and message.
     pub fingerprint: u64,

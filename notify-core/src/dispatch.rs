@@ -155,7 +155,8 @@ impl Drop for FlushGuard {
 pub struct Stats {
     /// Alerts accepted into the queue (summaries included).
     pub queued: u64,
-    /// Alerts dropped because the queue was full.
+    /// Alerts dropped: the queue was full, or a sink already had
+    /// `queue_capacity` deliveries waiting (counted once per such sink).
     pub dropped: u64,
     /// Deliveries (alert × sink) that succeeded.
     pub delivered: u64,
@@ -316,7 +317,7 @@ impl Notifier {
             .sinks
             .into_iter()
             .flat_map(|group| group.parts)
-            .map(SinkSlot::new)
+            .map(|sink| SinkSlot::new(sink, builder.queue_capacity))
             .collect();
         let dispatcher = Dispatcher {
             shared: shared.clone(),
@@ -325,6 +326,7 @@ impl Notifier {
             client,
             unknown_routes_reported: Default::default(),
             in_flight_limit: builder.queue_capacity,
+            backlog: builder.queue_capacity,
             unresolved: AtomicUsize::new(0),
             resolved: tokio::sync::Notify::new(),
             eviction_note: Mutex::new((None, 0)),
@@ -484,17 +486,28 @@ fn flush_shared(
 
 struct SinkSlot {
     sink: Box<dyn Sink>,
+    /// Deliveries in flight at once (the sink's `concurrency`).
     permits: Semaphore,
+    /// Deliveries waiting or in flight, at most the queue capacity.
+    backlog: Arc<Semaphore>,
     /// Set when the platform asked us to wait: every delivery to this sink waits.
     pause: retry::Pause,
+    /// When an overflow was last said, and how many since.
+    overflow_note: Mutex<(Option<Instant>, u64)>,
+    /// Alerts this sink missed (and the drops they reported), to be told in
+    /// the next alert it gets.
+    missed: AtomicU64,
 }
 
 impl SinkSlot {
-    fn new(sink: Box<dyn Sink>) -> Self {
+    fn new(sink: Box<dyn Sink>, backlog: usize) -> Self {
         SinkSlot {
             permits: Semaphore::new(sink.concurrency().clamp(1, 64)),
+            backlog: Arc::new(Semaphore::new(backlog.max(1))),
             sink,
             pause: retry::Pause::default(),
+            overflow_note: Mutex::new((None, 0)),
+            missed: AtomicU64::new(0),
         }
     }
 }
@@ -505,11 +518,13 @@ struct Dispatcher {
     policy: RetryPolicy,
     client: reqwest::Client,
     unknown_routes_reported: Mutex<HashMap<String, ()>>,
-    /// Queued alerts taken into delivery at once (one permit each, held
-    /// until every delivery of the alert finished): with a hanging sink the
-    /// dispatcher stops taking alerts, so the queue fills and overflow is
-    /// dropped and counted, instead of deliveries piling up in memory.
+    /// Queued alerts taken in at once (one permit each, held until the alert
+    /// is handed to its sinks): while backtraces resolve slower than alerts
+    /// come, the queue fills and overflow is dropped and counted, instead of
+    /// jobs piling up in memory.
     in_flight_limit: usize,
+    /// Each sink's backlog (the queue capacity).
+    backlog: usize,
     /// First alerts whose backtrace is being resolved, and a signal each
     /// time one is done.
     unresolved: AtomicUsize,
@@ -522,10 +537,7 @@ struct Dispatcher {
 const EVICTION_NOTE_EVERY: Duration = Duration::from_secs(60);
 
 /// Marks one alert done when every delivery of it has finished.
-struct Completion(
-    Arc<Shared>,
-    #[allow(dead_code)] Option<OwnedSemaphorePermit>,
-);
+struct Completion(Arc<Shared>);
 
 impl Drop for Completion {
     fn drop(&mut self) {
@@ -650,7 +662,7 @@ impl Dispatcher {
     /// Completes a job into an alert and delivers it. Everything that runs
     /// user code (sinks, routing) runs in tasks, whose panics tokio contains.
     fn handle(self: &Arc<Self>, job: Job, permit: Option<OwnedSemaphorePermit>) {
-        let completion = Arc::new(Completion(self.shared.clone(), permit));
+        let completion = Arc::new(Completion(self.shared.clone()));
         if matches!(job, Job::First(..)) {
             self.unresolved.fetch_add(1, Ordering::SeqCst);
         }
@@ -674,6 +686,8 @@ impl Dispatcher {
                 Job::Summary(summary) => Arc::new(summary.into_alert()),
             };
             this.deliver(alert, completion);
+            // Handed to the sinks: the next job may come in.
+            drop(permit);
         });
     }
 
@@ -704,12 +718,28 @@ impl Dispatcher {
             if alert.severity < slot.sink.severity_threshold() {
                 continue;
             }
+            // Each sink holds at most `backlog` deliveries (waiting or in
+            // flight); past that this sink misses the alert, so a sink that
+            // never answers costs bounded memory and delays no other sink.
+            let Ok(backlog) = slot.backlog.clone().try_acquire_owned() else {
+                self.overflowed(slot, &alert);
+                continue;
+            };
+            // What this sink missed rides on the next alert it gets.
+            let missed = slot.missed.swap(0, Ordering::Relaxed);
+            let alert = if missed == 0 {
+                alert.clone()
+            } else {
+                let mut own = Alert::clone(&alert);
+                own.dropped += missed;
+                Arc::new(own)
+            };
             let sinks = self.sinks.clone();
-            let alert = alert.clone();
             let completion = completion.clone();
             let shared = self.shared.clone();
             let policy = self.policy;
             tokio::spawn(async move {
+                let _backlog = backlog;
                 let slot = &sinks[index];
                 let Ok(_permit) = slot.permits.acquire().await else {
                     return;
@@ -731,6 +761,29 @@ impl Dispatcher {
                 }
                 drop(completion);
             });
+        }
+    }
+
+    /// A sink's backlog is full: the alert is dropped for it, counted, and
+    /// said at most once a minute per sink.
+    fn overflowed(&self, slot: &SinkSlot, alert: &Alert) {
+        self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+        // This sink misses the alert, and with it the drops it reported.
+        slot.missed.fetch_add(1 + alert.dropped, Ordering::Relaxed);
+        let mut note = slot.overflow_note.lock().unwrap_or_else(|p| p.into_inner());
+        note.1 += 1;
+        if note
+            .0
+            .is_none_or(|last| last.elapsed() >= EVICTION_NOTE_EVERY)
+        {
+            let count = std::mem::take(&mut note.1);
+            note.0 = Some(Instant::now());
+            drop(note);
+            self.shared.diagnostic(&format!(
+                "sink {:?} is not keeping up: {count} alerts dropped for it ({} deliveries already waiting)",
+                slot.sink.name(),
+                self.backlog
+            ));
         }
     }
 

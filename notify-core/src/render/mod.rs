@@ -61,7 +61,7 @@ pub(crate) fn facts(alert: &Alert) -> Vec<(&'static str, String)> {
         facts.push((
             "dropped",
             format!(
-                "{} alerts dropped before this one (queue full or too many distinct errors)",
+                "{} alerts dropped before this one (the queue was full, or this sink fell behind)",
                 alert.dropped
             ),
         ));
