@@ -202,3 +202,60 @@ fn a_sink_that_never_answers_does_not_hold_up_the_others_however_many_alerts_com
     // ...while the hanging one kept at most 4 and dropped the rest.
     assert!(stats.dropped >= stats.queued - 4, "{stats:?}");
 }
+
+/// Takes 20 ms per alert, then records it.
+struct Slow(Memory);
+
+impl Sink for Slow {
+    fn name(&self) -> &str {
+        "slow"
+    }
+
+    fn send<'a>(&'a self, alert: &'a Alert) -> BoxFuture<'a, Result<(), SinkError>> {
+        Box::pin(async move {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            self.0.send(alert).await
+        })
+    }
+}
+
+#[test]
+fn flush_finishes_while_errors_keep_coming() {
+    let memory = Memory::new();
+    let notifier = Notifier::builder()
+        // Deliveries are always in flight while the stream runs.
+        .sink(Slow(memory.clone()))
+        .queue_capacity(64)
+        .dedup_window(Duration::ZERO)
+        .on_diagnostic(|_| {})
+        .build()
+        .unwrap();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stream = std::thread::spawn({
+        let notifier = notifier.clone();
+        let stop = stop.clone();
+        move || {
+            // Bounded: stops when told, or after 60 s at the latest.
+            let end = std::time::Instant::now() + Duration::from_secs(60);
+            let mut i = 0u64;
+            while !stop.load(Ordering::SeqCst) && std::time::Instant::now() < end {
+                notifier.report_message(Severity::Error, &format!("background {i}"));
+                i += 1;
+                // About 300 a second: under what the sink takes (8 × 50 a second),
+                // so nothing is dropped, yet some are always in flight.
+                std::thread::sleep(Duration::from_millis(3));
+            }
+        }
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    notifier.report_message(Severity::Critical, "the one that matters");
+    // Waits for what came before it, not for what keeps coming after.
+    let flushed = notifier.flush(Duration::from_secs(20));
+    stop.store(true, Ordering::SeqCst);
+    stream.join().unwrap();
+    assert!(flushed, "{:?}", notifier.stats());
+    assert!(memory
+        .alerts()
+        .iter()
+        .any(|a| a.message == "the one that matters"));
+}

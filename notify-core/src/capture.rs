@@ -39,6 +39,13 @@ impl Origin {
 
     fn location(&self) -> Location {
         match self {
+            Origin::Site(site) if site.module_path.is_empty() => Location {
+                // A panic outside any annotated function (`panic = "abort"`):
+                // its `panic_location` says where.
+                function: site.function.to_owned(),
+                file: site.file.to_owned(),
+                line: site.line,
+            },
             Origin::Site(site) => Location {
                 function: format!("{}::{}", site.module_path, site.function),
                 file: site.file.to_owned(),
@@ -191,8 +198,8 @@ pub(crate) fn report_unwinding(site: &'static CallSite, context: Context) {
         Stash::Pending(stash) => stash,
         Stash::Reported => return,
         Stash::Empty => {
-            // Unwinding, but our hook never ran on this thread: it was
-            // replaced after install() without chaining it.
+            // Unwinding, but our hook never ran on this thread: the panic
+            // was re-raised (`resume_unwind`), or our hook was replaced.
             hook_replaced();
             return;
         }
@@ -206,8 +213,7 @@ pub(crate) fn report_unwinding(site: &'static CallSite, context: Context) {
     );
 }
 
-/// Says once that panics cannot be reported because the panic hook was
-/// replaced.
+/// Says once that a panic went unreported because it never passed our hook.
 #[cold]
 fn hook_replaced() {
     static SAID: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -216,9 +222,10 @@ fn hook_replaced() {
     }
     if let Some(notifier) = crate::dispatch::global() {
         notifier.diagnostic(
-            "a panic unwound through an #[alert_on_error] function, but notify's panic hook did \
-             not run: it was replaced after install(). Panics are not reported; to keep them, \
-             chain the previous hook (std::panic::take_hook) in yours.",
+            "a panic unwound through an #[alert_on_error] function without passing notify's \
+             panic hook, so it was not reported: either it was re-raised with \
+             std::panic::resume_unwind, or the panic hook did not run because another hook \
+             replaced it after install() (chain the previous one with std::panic::take_hook).",
         );
     }
 }
@@ -384,6 +391,13 @@ impl Draft {
             Origin::Caller(_) => (None, &[][..]),
         };
         let mut location = origin.location();
+        if location.file.is_empty() {
+            // A panic outside any annotated function: where it happened.
+            if let Some((file, line)) = panic_location.as_deref().and_then(file_and_line) {
+                location.file = file.to_owned();
+                location.line = line;
+            }
+        }
         if location.function.is_empty() {
             // A manual report: its function is the first frame of the backtrace.
             if let Some(frame) = backtrace.first() {
@@ -427,6 +441,13 @@ impl Draft {
             sinks: sinks.iter().map(|s| (*s).to_owned()).collect(),
         }
     }
+}
+
+/// `src/main.rs:12:5` → (`src/main.rs`, 12).
+fn file_and_line(location: &str) -> Option<(&str, u32)> {
+    let (rest, _column) = location.rsplit_once(':')?;
+    let (file, line) = rest.rsplit_once(':')?;
+    Some((file, line.parse().ok()?))
 }
 
 const MAX_CAUSES: usize = 32;
@@ -603,5 +624,44 @@ fn is_main(function: &str) -> bool {
     match function.rsplit_once("::") {
         Some((head, "main")) => !head.contains("::") && !head.contains('<'),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_location_splits_into_file_and_line() {
+        assert_eq!(file_and_line("src/main.rs:12:5"), Some(("src/main.rs", 12)));
+        assert_eq!(
+            file_and_line("C:\\app\\main.rs:7:1"),
+            Some(("C:\\app\\main.rs", 7))
+        );
+        assert_eq!(file_and_line("nonsense"), None);
+    }
+
+    #[test]
+    fn only_the_crate_root_main_is_main() {
+        assert!(is_main("my_app::main"));
+        assert!(!is_main("my_app::cli::main"));
+        assert!(!is_main("<my_app::Main as Run>::main"));
+        assert!(!is_main("std::rt::lang_start"));
+    }
+
+    #[test]
+    fn machinery_frames_are_not_the_applications() {
+        for frame in [
+            "std::panicking::begin_panic",
+            "core::ops::function::FnOnce::call_once",
+            "notify_core::capture::report",
+            "tokio::runtime::task::harness::poll",
+            "<tokio::runtime::blocking::task::BlockingTask<T> as core::future::future::Future>::poll",
+            "__rustc::rust_begin_unwind",
+        ] {
+            assert!(!in_app(frame), "{frame}");
+        }
+        assert!(in_app("my_app::jobs::export"));
+        assert!(in_app("<my_app::Job as my_app::Run>::run"));
     }
 }

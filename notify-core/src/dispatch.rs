@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
-use crate::alert::Alert;
+use crate::alert::{Alert, Frame};
 use crate::capture::{Draft, RawBacktrace};
 use crate::config::{ConfigError, DiagnosticFn, NotifierBuilder, Settings};
 use crate::sink::retry::{self, RetryPolicy};
@@ -196,12 +196,20 @@ struct Shared {
     evicted: AtomicU64,
 }
 
+/// Delivery progress, by sequence number: every alert taken in (queued, or
+/// a summary made by a sweep) gets the next number, and stays in `pending`
+/// until every delivery of it has finished. A flush waits for the alerts
+/// numbered before its sweep, not for alerts that came after it, so it
+/// finishes even while errors keep coming.
 #[derive(Default)]
 struct Progress {
-    /// Alerts queued or being delivered.
-    pending: usize,
+    next_seq: u64,
+    pending: std::collections::BTreeSet<u64>,
     flush_requested: u64,
+    /// The newest flush request whose sweep is done...
     flush_swept: u64,
+    /// ...and the first number after that sweep's summaries.
+    flush_target: u64,
 }
 
 impl Shared {
@@ -209,13 +217,18 @@ impl Shared {
         self.progress.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn add_pending(&self) {
-        self.progress().pending += 1;
+    /// Takes an alert in: its sequence number.
+    fn add_pending(&self) -> u64 {
+        let mut p = self.progress();
+        let seq = p.next_seq;
+        p.next_seq += 1;
+        p.pending.insert(seq);
+        seq
     }
 
-    fn done(&self) {
+    fn done(&self, seq: u64) {
         let mut p = self.progress();
-        p.pending = p.pending.saturating_sub(1);
+        p.pending.remove(&seq);
         drop(p);
         self.progress_changed.notify_all();
     }
@@ -242,7 +255,7 @@ pub struct Notifier {
 }
 
 struct Handle {
-    queue: mpsc::Sender<Job>,
+    queue: mpsc::Sender<(u64, Job)>,
     control: mpsc::UnboundedSender<Control>,
     shared: Arc<Shared>,
 }
@@ -327,8 +340,9 @@ impl Notifier {
             unknown_routes_reported: Default::default(),
             in_flight_limit: builder.queue_capacity,
             backlog: builder.queue_capacity,
-            unresolved: AtomicUsize::new(0),
+            resolving: Mutex::default(),
             resolved: tokio::sync::Notify::new(),
+            resolver: start_resolver(),
             eviction_note: Mutex::new((None, 0)),
         };
         let spawned = std::thread::Builder::new()
@@ -359,6 +373,7 @@ impl Notifier {
         if !self.enqueue_job(Job::First(draft, backtrace)) {
             let lost = self.shared.storm.forget(fingerprint);
             self.shared.dropped_since.fetch_add(lost, Ordering::Relaxed);
+            self.shared.dropped.fetch_add(lost, Ordering::Relaxed);
         }
     }
 
@@ -385,14 +400,14 @@ impl Notifier {
             }
             Job::Summary(_) => 0,
         };
-        shared.add_pending();
-        match self.handle.queue.try_send(job) {
+        let seq = shared.add_pending();
+        match self.handle.queue.try_send((seq, job)) {
             Ok(()) => {
                 shared.queued.fetch_add(1, Ordering::Relaxed);
                 true
             }
             Err(_) => {
-                shared.done();
+                shared.done(seq);
                 shared
                     .dropped_since
                     .fetch_add(dropped_before + 1, Ordering::Relaxed);
@@ -459,7 +474,8 @@ fn flush_shared(
     if on_dispatcher_thread() {
         return false;
     }
-    let deadline = Instant::now() + timeout;
+    // No deadline for a timeout too large to add (`Duration::MAX`).
+    let deadline = Instant::now().checked_add(timeout);
     let ticket = {
         let mut p = shared.progress();
         p.flush_requested += 1;
@@ -470,16 +486,24 @@ fn flush_shared(
     }
     let mut p = shared.progress();
     loop {
-        if p.flush_swept >= ticket && p.pending == 0 {
+        if p.flush_swept >= ticket && p.pending.range(..p.flush_target).next().is_none() {
             return true;
         }
-        let now = Instant::now();
-        if now >= deadline {
-            return false;
-        }
-        p = match shared.progress_changed.wait_timeout(p, deadline - now) {
-            Ok((guard, _)) => guard,
-            Err(poisoned) => poisoned.into_inner().0,
+        p = match deadline {
+            Some(deadline) => {
+                let now = Instant::now();
+                if now >= deadline {
+                    return false;
+                }
+                match shared.progress_changed.wait_timeout(p, deadline - now) {
+                    Ok((guard, _)) => guard,
+                    Err(poisoned) => poisoned.into_inner().0,
+                }
+            }
+            None => match shared.progress_changed.wait(p) {
+                Ok(guard) => guard,
+                Err(poisoned) => poisoned.into_inner(),
+            },
         };
     }
 }
@@ -525,38 +549,76 @@ struct Dispatcher {
     in_flight_limit: usize,
     /// Each sink's backlog (the queue capacity).
     backlog: usize,
-    /// First alerts whose backtrace is being resolved, and a signal each
-    /// time one is done.
-    unresolved: AtomicUsize,
+    /// First alerts (by sequence number) whose backtrace is being resolved,
+    /// and a signal each time one is done.
+    resolving: Mutex<std::collections::BTreeSet<u64>>,
     resolved: tokio::sync::Notify,
+    /// The thread that resolves backtraces, one after the other, in the
+    /// order queued: off the runtime, so a slow resolution (the first loads
+    /// the symbol tables) never stalls deliveries, nor tokio's blocking pool
+    /// (which reqwest uses for DNS).
+    resolver: std::sync::mpsc::Sender<(RawBacktrace, tokio::sync::oneshot::Sender<Vec<Frame>>)>,
     /// When evictions were last reported, and how many since.
     eviction_note: Mutex<(Option<Instant>, u64)>,
+}
+
+/// Starts the resolver thread (see `Dispatcher::resolver`). It ends when the
+/// dispatcher drops its sender.
+fn start_resolver(
+) -> std::sync::mpsc::Sender<(RawBacktrace, tokio::sync::oneshot::Sender<Vec<Frame>>)> {
+    let (sender, requests) =
+        std::sync::mpsc::channel::<(RawBacktrace, tokio::sync::oneshot::Sender<Vec<Frame>>)>();
+    // If the thread cannot start, requests fail and alerts go without a backtrace.
+    let _ = std::thread::Builder::new()
+        .name(String::from("notify-resolver"))
+        .spawn(move || {
+            let _ = ON_DISPATCHER.try_with(|d| d.set(true));
+            for (raw, answer) in requests {
+                let _ = answer.send(crate::capture::resolve_and_trim(raw));
+            }
+        });
+    sender
 }
 
 /// How often evictions are reported at most.
 const EVICTION_NOTE_EVERY: Duration = Duration::from_secs(60);
 
 /// Marks one alert done when every delivery of it has finished.
-struct Completion(Arc<Shared>);
+struct Completion(Arc<Shared>, u64);
 
 impl Drop for Completion {
     fn drop(&mut self) {
-        self.0.done();
+        self.0.done(self.1);
+    }
+}
+
+/// Marks a first alert resolved however its task ends (even by a panic), so
+/// a flush never waits for it forever.
+struct Resolving(Arc<Dispatcher>, u64);
+
+impl Drop for Resolving {
+    fn drop(&mut self) {
+        self.0
+            .resolving
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.1);
+        self.0.resolved.notify_waiters();
     }
 }
 
 impl Dispatcher {
-    fn run(self, mut jobs: mpsc::Receiver<Job>, mut controls: mpsc::UnboundedReceiver<Control>) {
+    fn run(
+        self,
+        mut jobs: mpsc::Receiver<(u64, Job)>,
+        mut controls: mpsc::UnboundedReceiver<Control>,
+    ) {
         let this = Arc::new(self);
         let _ = ON_DISPATCHER.try_with(|d| d.set(true));
         crate::sink::http::set_thread_client(this.client.clone());
-        // Backtraces are resolved on the runtime's one blocking thread, so a
-        // slow resolution (the first loads the symbol tables) never stalls
-        // deliveries in flight, and alerts are resolved in the order queued.
         let runtime = match tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .thread_name("notify-dispatcher")
-            .max_blocking_threads(1)
             .on_thread_start(|| {
                 let _ = ON_DISPATCHER.try_with(|d| d.set(true));
             })
@@ -588,8 +650,8 @@ impl Dispatcher {
                         let permit = in_flight.clone().acquire_owned().await.ok();
                         (jobs.recv().await, permit)
                     } => match next {
-                        (Some(job), permit) => {
-                            this.handle(job, permit);
+                        (Some((seq, job)), permit) => {
+                            this.handle(seq, job, permit);
                             if let Some((_, before)) = &mut flush {
                                 *before = before.saturating_sub(1);
                             }
@@ -615,10 +677,14 @@ impl Dispatcher {
                         // The first alerts handled so far must have their
                         // templates before the sweep, or their windows'
                         // repeats would miss this flush.
-                        this.wait_resolved().await;
+                        let before = this.shared.progress().next_seq;
+                        this.wait_resolved(before).await;
                         this.sweep(true);
                         let mut p = this.shared.progress();
                         p.flush_swept = p.flush_swept.max(ticket);
+                        // The flush waits for everything taken in so far,
+                        // this sweep's summaries included.
+                        p.flush_target = p.next_seq;
                         drop(p);
                         this.shared.progress_changed.notify_all();
                     });
@@ -630,9 +696,9 @@ impl Dispatcher {
     /// Queues the summaries of closed storm windows (all open ones on flush).
     fn sweep(self: &Arc<Self>, all: bool) {
         for summary in self.shared.storm.sweep(all) {
-            self.shared.add_pending();
+            let seq = self.shared.add_pending();
             self.shared.queued.fetch_add(1, Ordering::Relaxed);
-            self.handle(Job::Summary(summary), None);
+            self.handle(seq, Job::Summary(summary), None);
         }
         let lost = self.shared.storm.take_lost();
         if lost > 0 {
@@ -661,26 +727,33 @@ impl Dispatcher {
 
     /// Completes a job into an alert and delivers it. Everything that runs
     /// user code (sinks, routing) runs in tasks, whose panics tokio contains.
-    fn handle(self: &Arc<Self>, job: Job, permit: Option<OwnedSemaphorePermit>) {
-        let completion = Arc::new(Completion(self.shared.clone()));
-        if matches!(job, Job::First(..)) {
-            self.unresolved.fetch_add(1, Ordering::SeqCst);
-        }
+    fn handle(self: &Arc<Self>, seq: u64, job: Job, permit: Option<OwnedSemaphorePermit>) {
+        let completion = Arc::new(Completion(self.shared.clone(), seq));
+        let resolving = match job {
+            Job::First(..) => {
+                self.resolving
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(seq);
+                Some(Resolving(self.clone(), seq))
+            }
+            Job::Summary(_) => None,
+        };
         let this = self.clone();
         tokio::spawn(async move {
             let alert = match job {
                 Job::First(draft, raw) => {
-                    let frames =
-                        tokio::task::spawn_blocking(move || crate::capture::resolve_and_trim(raw))
-                            .await
-                            // Resolution panicked: deliver without a backtrace.
-                            .unwrap_or_default();
+                    let (frames, resolved) = tokio::sync::oneshot::channel();
+                    let frames = match this.resolver.send((raw, frames)) {
+                        // No answer only if resolution panicked: no backtrace then.
+                        Ok(()) => resolved.await.unwrap_or_default(),
+                        Err(_) => Vec::new(),
+                    };
                     let alert = Arc::new(draft.complete(&this.shared.settings, frames));
                     this.shared
                         .storm
                         .set_template(alert.fingerprint, alert.clone());
-                    this.unresolved.fetch_sub(1, Ordering::SeqCst);
-                    this.resolved.notify_waiters();
+                    drop(resolving);
                     alert
                 }
                 Job::Summary(summary) => Arc::new(summary.into_alert()),
@@ -691,11 +764,18 @@ impl Dispatcher {
         });
     }
 
-    /// Waits until no first alert is being resolved.
-    async fn wait_resolved(&self) {
+    /// Waits until no first alert numbered before `before` is being resolved.
+    async fn wait_resolved(&self, before: u64) {
         loop {
             let resolved = self.resolved.notified();
-            if self.unresolved.load(Ordering::SeqCst) == 0 {
+            let waiting = self
+                .resolving
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .range(..before)
+                .next()
+                .is_some();
+            if !waiting {
                 return;
             }
             resolved.await;

@@ -29,13 +29,16 @@
 //!
 //! 1. The macro keeps the function as written and builds a static call-site
 //!    record. With no notifier installed, an `Err` costs one atomic load.
+//!    (A panic goes through the panic hook first, which captures its
+//!    backtrace before storm control sees it.)
 //! 2. On `Err` (or a panic, via a panic hook that chains any earlier hook),
 //!    storm control checks the fingerprint (call site + kind + error text):
 //!    a repeat within the window is counted and nothing else happens.
 //!    Otherwise an *unresolved* backtrace is captured and the alert is
 //!    `try_send`-ed into a bounded queue; a full queue drops and counts.
-//! 3. The `notify-dispatcher` thread resolves and trims the backtrace,
-//!    renders per sink and delivers to every sink concurrently, with retries.
+//! 3. The `notify-dispatcher` thread has the backtrace resolved and trimmed
+//!    (on its `notify-resolver` thread), renders per sink and delivers to
+//!    every sink concurrently, with retries.
 //! 4. [`flush`] and the [`FlushGuard`] wait, bounded by a timeout, until
 //!    everything queued (and every pending storm summary) is delivered.
 //!

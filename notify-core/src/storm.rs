@@ -277,6 +277,10 @@ impl StormControl {
             // them yet) are summarised now, and this alert opens a new window.
             let summary = self.take_summary(entry);
             entry.window_start = now;
+            // The new window's summary is built from its own first alert
+            // (this one), once it reaches the dispatcher; if it never does,
+            // `forget` can drop the entry.
+            entry.template = None;
             return Decision::Send(summary);
         }
         let mut summary = None;

@@ -124,7 +124,7 @@ pub struct AlertDocument {
     pub host: String,
     /// The process id.
     pub process_id: u32,
-    /// The name of the thread that raised the alert (`<unnamed>` if none).
+    /// The name of the thread that raised the alert (`<unnamed ThreadId(N)>` if none).
     pub thread: String,
     /// When the alert was raised, RFC 3339 in UTC to the second.
     pub timestamp: String,
