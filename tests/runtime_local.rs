@@ -71,7 +71,10 @@ fn a_full_queue_drops_and_counts_instead_of_blocking() {
     }
     let stats = notifier.stats();
     assert!(stats.dropped > 0, "{stats:?}");
-    assert_eq!(stats.queued + stats.dropped, 10_000, "{stats:?}");
+    // Every report was queued or dropped at the queue; a queued one may also
+    // be dropped for the hanging sink once its backlog is full.
+    assert!(stats.queued + stats.dropped >= 10_000, "{stats:?}");
+    assert!(stats.queued <= 10_000, "{stats:?}");
 }
 
 #[test]

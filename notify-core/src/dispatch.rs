@@ -8,7 +8,7 @@
 //! pauses only itself.
 
 use std::cell::Cell;
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -541,7 +541,7 @@ struct Dispatcher {
     sinks: Arc<Vec<SinkSlot>>,
     policy: RetryPolicy,
     client: reqwest::Client,
-    unknown_routes_reported: Mutex<HashMap<String, ()>>,
+    unknown_routes_reported: Mutex<HashSet<String>>,
     /// Queued alerts taken in at once (one permit each, held until the alert
     /// is handed to its sinks): while backtraces resolve slower than alerts
     /// come, the queue fills and overflow is dropped and counted, instead of
@@ -873,7 +873,7 @@ impl Dispatcher {
             .unknown_routes_reported
             .lock()
             .unwrap_or_else(|p| p.into_inner());
-        if reported.len() < 256 && reported.insert(key.clone(), ()).is_none() {
+        if reported.len() < 256 && reported.insert(key.clone()) {
             self.shared.diagnostic(&format!(
                 "alert {:?} routes to sinks({key}), but no sink has such a name; sending it to every sink",
                 alert.title

@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
-use super::{http, impl_route, BoxFuture, Route, Sink, SinkError};
-use crate::alert::{rfc3339, Alert, AlertKind, Severity};
+use super::{http, impl_route, route_methods, BoxFuture, Route, Sink, SinkError};
+use crate::alert::{rfc3339, Alert, AlertKind};
 use crate::config::ConfigError;
 use crate::render::{self, escape, fit};
 
@@ -200,13 +200,7 @@ impl Alertmanager {
 }
 
 impl Sink for Alertmanager {
-    fn name(&self) -> &str {
-        &self.route.name
-    }
-
-    fn severity_threshold(&self) -> Severity {
-        self.route.min_severity
-    }
+    route_methods!();
 
     fn validate(&self) -> Result<(), ConfigError> {
         for instance in &self.instances {
@@ -481,7 +475,7 @@ pub(crate) fn from_env(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alert::{Location, Repeats};
+    use crate::alert::{Location, Repeats, Severity};
 
     fn alert() -> Alert {
         Alert {

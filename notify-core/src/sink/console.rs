@@ -2,7 +2,7 @@
 
 use std::io::{IsTerminal, Write};
 
-use super::{impl_route, BoxFuture, Route, Sink, SinkError};
+use super::{impl_route, route_methods, BoxFuture, Route, Sink, SinkError};
 use crate::alert::{Alert, Severity};
 use crate::render::{self, escape};
 
@@ -59,13 +59,7 @@ impl Console {
 }
 
 impl Sink for Console {
-    fn name(&self) -> &str {
-        &self.route.name
-    }
-
-    fn severity_threshold(&self) -> Severity {
-        self.route.min_severity
-    }
+    route_methods!();
 
     fn send<'a>(&'a self, alert: &'a Alert) -> BoxFuture<'a, Result<(), SinkError>> {
         let block = self.render(alert);

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::{http, impl_route, BoxFuture, Route, Sink, SinkError};
+use super::{http, impl_route, route_methods, BoxFuture, Route, Sink, SinkError};
 use crate::alert::{Alert, Severity};
 use crate::config::ConfigError;
 use crate::render::escape::{self, cost_of, plain_cost};
@@ -117,13 +117,7 @@ impl Discord {
 }
 
 impl Sink for Discord {
-    fn name(&self) -> &str {
-        &self.route.name
-    }
-
-    fn severity_threshold(&self) -> Severity {
-        self.route.min_severity
-    }
+    route_methods!();
 
     fn send<'a>(&'a self, alert: &'a Alert) -> BoxFuture<'a, Result<(), SinkError>> {
         Box::pin(async move {

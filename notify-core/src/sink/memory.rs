@@ -2,8 +2,8 @@
 
 use std::sync::{Arc, Mutex};
 
-use super::{impl_route, BoxFuture, Route, Sink, SinkError};
-use crate::alert::{Alert, Severity};
+use super::{impl_route, route_methods, BoxFuture, Route, Sink, SinkError};
+use crate::alert::Alert;
 
 /// Records every alert it receives. Clones share the same record, so keep a
 /// clone to inspect what a notifier delivered.
@@ -67,13 +67,7 @@ impl Memory {
 }
 
 impl Sink for Memory {
-    fn name(&self) -> &str {
-        &self.route.name
-    }
-
-    fn severity_threshold(&self) -> Severity {
-        self.route.min_severity
-    }
+    route_methods!();
 
     fn send<'a>(&'a self, alert: &'a Alert) -> BoxFuture<'a, Result<(), SinkError>> {
         self.lock().push(alert.clone());

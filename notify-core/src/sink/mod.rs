@@ -235,6 +235,21 @@ macro_rules! impl_route {
 }
 pub(crate) use impl_route;
 
+/// Inside `impl Sink for ...` of a built-in sink: `name` and
+/// `severity_threshold` from its [`Route`].
+macro_rules! route_methods {
+    () => {
+        fn name(&self) -> &str {
+            &self.route.name
+        }
+
+        fn severity_threshold(&self) -> $crate::Severity {
+            self.route.min_severity
+        }
+    };
+}
+pub(crate) use route_methods;
+
 /// `.named(..)` and `.min_severity(..)` for any [`Sink`], including your own.
 ///
 /// ```

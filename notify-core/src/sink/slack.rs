@@ -4,8 +4,8 @@ use std::fmt;
 
 use serde_json::{json, Value};
 
-use super::{http, impl_route, BoxFuture, Route, Sink, SinkError};
-use crate::alert::{Alert, Severity};
+use super::{http, impl_route, route_methods, BoxFuture, Route, Sink, SinkError};
+use crate::alert::Alert;
 use crate::config::ConfigError;
 use crate::render::escape::{self, slack, slack_cost};
 use crate::render::{self, fit};
@@ -78,13 +78,7 @@ impl Slack {
 }
 
 impl Sink for Slack {
-    fn name(&self) -> &str {
-        &self.route.name
-    }
-
-    fn severity_threshold(&self) -> Severity {
-        self.route.min_severity
-    }
+    route_methods!();
 
     fn send<'a>(&'a self, alert: &'a Alert) -> BoxFuture<'a, Result<(), SinkError>> {
         Box::pin(async move {

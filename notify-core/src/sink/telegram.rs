@@ -4,8 +4,8 @@
 use std::fmt;
 use std::sync::Mutex;
 
-use super::{http, impl_route, BoxFuture, Route, Sink, SinkError};
-use crate::alert::{Alert, Severity};
+use super::{http, impl_route, route_methods, BoxFuture, Route, Sink, SinkError};
+use crate::alert::Alert;
 use crate::config::ConfigError;
 use crate::render::escape::{self, cost_of, html, html_cost};
 use crate::render::{self, fit};
@@ -184,13 +184,7 @@ impl Telegram {
 }
 
 impl Sink for Telegram {
-    fn name(&self) -> &str {
-        &self.route.name
-    }
-
-    fn severity_threshold(&self) -> Severity {
-        self.route.min_severity
-    }
+    route_methods!();
 
     fn send<'a>(&'a self, alert: &'a Alert) -> BoxFuture<'a, Result<(), SinkError>> {
         Box::pin(async move {

@@ -3,8 +3,8 @@
 use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::{http, impl_route, BoxFuture, Route, Sink, SinkError};
-use crate::alert::{Alert, Severity};
+use super::{http, impl_route, route_methods, BoxFuture, Route, Sink, SinkError};
+use crate::alert::Alert;
 use crate::config::ConfigError;
 use crate::webhook::{sign, AlertDocument, SIGNATURE_HEADER};
 
@@ -72,13 +72,7 @@ impl Webhook {
 }
 
 impl Sink for Webhook {
-    fn name(&self) -> &str {
-        &self.route.name
-    }
-
-    fn severity_threshold(&self) -> Severity {
-        self.route.min_severity
-    }
+    route_methods!();
 
     fn send<'a>(&'a self, alert: &'a Alert) -> BoxFuture<'a, Result<(), SinkError>> {
         Box::pin(async move {
