@@ -2,14 +2,15 @@
 //! nothing here is covered by semver, and nothing here should be called by hand.
 //!
 //! The generated code for a sync function looks like this (an `async fn`
-//! awaits `Watch::new(&SITE, &mut context, async move { body })` instead of
-//! the closure and the guard):
+//! awaits `Watch::new(|| &SITE, context, async move { body })`, which hands
+//! back the output and the context, instead of the closure and the guard;
+//! without `context(...)` the context is the zero-sized [`NoContext`]):
 //!
 //! ```ignore
 //! fn f(a: A) -> Result<T, E> {
 //!     static __NOTIFY_SITE: ::notify_core::__private::CallSite = /* ... */;
 //!     let __notify_context = ::notify_core::__private::Context::capture(|| vec![("a", ::notify_core::__private::debug(&a))]);
-//!     let __notify_guard = ::notify_core::__private::PanicGuard::new(&__NOTIFY_SITE, __notify_context);
+//!     let __notify_guard = ::notify_core::__private::PanicGuard::new(|| &__NOTIFY_SITE, __notify_context);
 //!     let __notify_result: Result<T, E> = (move || { /* body */ })();
 //!     let __notify_context = __notify_guard.disarm();
 //!     if let ::core::result::Result::Err(__notify_err) = &__notify_result {
@@ -79,6 +80,39 @@ impl Context {
     }
 }
 
+/// What a wrapped call keeps for its report: a [`Context`] when the
+/// attribute has `context(...)`, else [`NoContext`], which takes no space —
+/// so a function without `context(...)` carries nothing extra in its frame
+/// or its `async fn` state.
+pub trait ContextSlot: Default {
+    /// The values, for a report.
+    fn into_context(self) -> Context;
+}
+
+impl ContextSlot for Context {
+    #[inline(always)]
+    fn into_context(self) -> Context {
+        self
+    }
+}
+
+/// The context of a function without `context(...)`: nothing, in no space.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoContext;
+
+impl ContextSlot for NoContext {
+    #[inline(always)]
+    fn into_context(self) -> Context {
+        Context::none()
+    }
+}
+
+/// Names the call site without storing it: the macro passes a closure that
+/// returns `&__NOTIFY_SITE`, which captures nothing and so takes no space in
+/// the guards and in [`Watch`].
+pub trait SiteFn: Fn() -> &'static CallSite {}
+impl<S: Fn() -> &'static CallSite> SiteFn for S {}
+
 /// `{:?}` of a context value, cut to a sane size. Formatting stops at the
 /// limit, so a huge value costs no more than a small one.
 #[cold]
@@ -118,45 +152,48 @@ const MAX_CONTEXT_CHARS: usize = 1000;
 /// Lives on the wrapped function's stack. If the body unwinds, its `Drop`
 /// reports the panic (with the backtrace the panic hook stashed); on the
 /// normal path [`PanicGuard::disarm`] forgets it, so the happy path costs nothing.
-pub struct PanicGuard {
-    site: &'static CallSite,
-    context: Context,
+/// Without `context(...)` it is a zero-sized value.
+pub struct PanicGuard<S: SiteFn, C: ContextSlot> {
+    site: S,
+    context: C,
     /// With `panic = "abort"`: whether this guard pushed its site onto the
     /// thread's stack of annotated functions (and so must pop it).
     #[cfg(panic = "abort")]
     entered: bool,
 }
 
-impl PanicGuard {
+impl<S: SiteFn, C: ContextSlot> PanicGuard<S, C> {
     /// Arms the guard for one call.
     #[inline(always)]
-    pub fn new(site: &'static CallSite, context: Context) -> Self {
+    pub fn new(site: S, context: C) -> Self {
         PanicGuard {
+            #[cfg(panic = "abort")]
+            entered: crate::capture::enter(site()),
             site,
             context,
-            #[cfg(panic = "abort")]
-            entered: crate::capture::enter(site),
         }
     }
 
     /// The body returned: hand back the context for an `Err` report.
     #[inline(always)]
-    pub fn disarm(self) -> Context {
+    pub fn disarm(self) -> C {
         #[cfg(panic = "abort")]
         if self.entered {
             crate::capture::leave();
         }
         let this = std::mem::ManuallyDrop::new(self);
-        // SAFETY: `this` is never used or dropped again; we move the one owned field out.
+        // SAFETY: `this` is never used or dropped again; we move the one owned
+        // field that needs it out (the site closure captures nothing).
         unsafe { std::ptr::read(&this.context) }
     }
 }
 
-impl Drop for PanicGuard {
+impl<S: SiteFn, C: ContextSlot> Drop for PanicGuard<S, C> {
     fn drop(&mut self) {
         // Only reached while unwinding out of the body (never with
         // `panic = "abort"`, where nothing unwinds).
-        crate::capture::report_unwinding(self.site, std::mem::take(&mut self.context));
+        let context = std::mem::take(&mut self.context).into_context();
+        crate::capture::report_unwinding((self.site)(), context);
     }
 }
 
@@ -164,18 +201,21 @@ impl Drop for PanicGuard {
 /// panic inside a poll is reported (with the context) before it unwinds into
 /// the executor — which may catch it and drop the future only later, when
 /// nothing is unwinding any more.
-/// The context stays in the `async fn`'s own state (borrowed here), ready for
-/// an `Err` report after the body returns.
-pub struct Watch<'a, F> {
-    site: &'static CallSite,
-    context: &'a mut Context,
+///
+/// It owns the context and hands it back with the body's output, for an
+/// `Err` report. Without `context(...)` the site and the context take no
+/// space, so `Watch<F>` is exactly as large as `F` — the `async fn`'s state
+/// grows by nothing but the state of the `async` block itself.
+pub struct Watch<S: SiteFn, C: ContextSlot, F> {
+    site: S,
+    context: C,
     future: F,
 }
 
-impl<'a, F: Future> Watch<'a, F> {
+impl<S: SiteFn, C: ContextSlot, F: Future> Watch<S, C, F> {
     /// Wraps `future`.
     #[inline(always)]
-    pub fn new(site: &'static CallSite, context: &'a mut Context, future: F) -> Self {
+    pub fn new(site: S, context: C, future: F) -> Self {
         Watch {
             site,
             context,
@@ -185,20 +225,21 @@ impl<'a, F: Future> Watch<'a, F> {
 }
 
 /// Reports a panic that unwinds out of one poll; forgotten when the poll returns.
-struct PollGuard<'a> {
-    site: &'static CallSite,
-    context: &'a mut Context,
+struct PollGuard<'a, S: SiteFn, C: ContextSlot> {
+    site: &'a S,
+    context: &'a mut C,
 }
 
-impl Drop for PollGuard<'_> {
+impl<S: SiteFn, C: ContextSlot> Drop for PollGuard<'_, S, C> {
     fn drop(&mut self) {
         // Only reached while unwinding out of the poll.
-        crate::capture::report_unwinding(self.site, std::mem::take(self.context));
+        let context = std::mem::take(self.context).into_context();
+        crate::capture::report_unwinding((self.site)(), context);
     }
 }
 
-impl<F: Future> Future for Watch<'_, F> {
-    type Output = F::Output;
+impl<S: SiteFn, C: ContextSlot, F: Future> Future for Watch<S, C, F> {
+    type Output = (F::Output, C);
 
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
@@ -206,10 +247,10 @@ impl<F: Future> Future for Watch<'_, F> {
         // `site` and `context` are not pinned and `Watch` has no Drop impl.
         let this = unsafe { self.get_unchecked_mut() };
         #[cfg(panic = "abort")]
-        let entered = crate::capture::enter(this.site);
+        let entered = crate::capture::enter((this.site)());
         let guard = PollGuard {
-            site: this.site,
-            context: this.context,
+            site: &this.site,
+            context: &mut this.context,
         };
         // SAFETY: as above, `future` is never moved.
         let poll = unsafe { Pin::new_unchecked(&mut this.future) }.poll(cx);
@@ -218,7 +259,10 @@ impl<F: Future> Future for Watch<'_, F> {
         if entered {
             crate::capture::leave();
         }
-        poll
+        match poll {
+            Poll::Ready(output) => Poll::Ready((output, std::mem::take(&mut this.context))),
+            Poll::Pending => Poll::Pending,
+        }
     }
 }
 
@@ -327,12 +371,12 @@ impl<'a> IntoErrorRef<'a> for ErrorRef<'a> {
 
 /// Reports an `Err` returned by the function at `site`.
 #[inline(always)]
-pub fn report_err<'a, D: IntoErrorRef<'a>>(
+pub fn report_err<'a, D: IntoErrorRef<'a>, C: ContextSlot>(
     site: &'static CallSite,
     description: D,
-    context: Context,
+    context: C,
 ) {
-    report_err_cold(site, description.into_error_ref(), context)
+    report_err_cold(site, description.into_error_ref(), context.into_context())
 }
 
 #[cold]
@@ -343,12 +387,53 @@ fn report_err_cold(site: &'static CallSite, error: ErrorRef<'_>, context: Contex
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    static SITE: CallSite = CallSite {
+        function: "f",
+        module_path: "m",
+        file: "f.rs",
+        line: 1,
+        severity: None,
+        title: None,
+        sinks: &[],
+    };
+
+    /// The happy path's cost is the bytes the wrapper adds: without
+    /// `context(...)` there are none, in the sync guard and in `Watch`.
+    #[test]
+    #[cfg(not(panic = "abort"))]
+    fn without_context_the_wrappers_add_no_bytes() {
+        let guard = PanicGuard::new(|| &SITE, NoContext);
+        assert_eq!(std::mem::size_of_val(&guard), 0);
+        let NoContext = guard.disarm();
+
+        let body = async { [7u64; 5] };
+        let body_size = std::mem::size_of_val(&body);
+        let watch = Watch::new(|| &SITE, NoContext, body);
+        assert_eq!(std::mem::size_of_val(&watch), body_size);
+
+        // With a context: one pointer more, and it comes back with the output.
+        let watch = Watch::new(
+            || &SITE,
+            Context(Some(Box::new(vec![("k", "v".to_owned())]))),
+            async { 1 },
+        );
+        let mut watch = std::pin::pin!(watch);
+        let mut cx = TaskContext::from_waker(std::task::Waker::noop());
+        let Poll::Ready((output, context)) = watch.as_mut().poll(&mut cx) else {
+            panic!("a ready body is ready at the first poll");
+        };
+        assert_eq!(output, 1);
+        assert_eq!(context.into_values(), [("k", "v".to_owned())]);
+    }
+
     #[test]
     fn context_values_are_cut_while_formatting() {
         let huge = vec![7u8; 1_000_000];
-        let text = super::debug(&huge);
-        assert_eq!(text.chars().count(), super::MAX_CONTEXT_CHARS + 1);
+        let text = debug(&huge);
+        assert_eq!(text.chars().count(), MAX_CONTEXT_CHARS + 1);
         assert!(text.ends_with('…'));
-        assert_eq!(super::debug(&"short"), "\"short\"");
+        assert_eq!(debug(&"short"), "\"short\"");
     }
 }

@@ -76,11 +76,9 @@ fn wrap(func: ItemFn, args: &Args) -> TokenStream {
 
     let body = if sig.asyncness.is_some() {
         quote! {
-            #[allow(unused_mut)]
-            let mut __notify_context = __notify_context;
-            let __notify_result: #result_ty = #private::Watch::new(
-                &__NOTIFY_SITE,
-                &mut __notify_context,
+            let (__notify_result, #keep_context): (#result_ty, _) = #private::Watch::new(
+                || &__NOTIFY_SITE,
+                __notify_context,
                 async move {
                     // An async block has no declared output type: this first
                     // `return` gives it one, so the body's `return`s and `?`
@@ -114,14 +112,14 @@ fn wrap(func: ItemFn, args: &Args) -> TokenStream {
                 #(#inner)*
                 #site
                 let __notify_context = #context;
-                let __notify_guard = #private::PanicGuard::new(&__NOTIFY_SITE, __notify_context);
+                let __notify_guard = #private::PanicGuard::new(|| &__NOTIFY_SITE, __notify_context);
                 #[allow(clippy::redundant_closure_call)]
                 (move || -> ! #block)()
             }
         };
     } else {
         quote! {
-            let __notify_guard = #private::PanicGuard::new(&__NOTIFY_SITE, __notify_context);
+            let __notify_guard = #private::PanicGuard::new(|| &__NOTIFY_SITE, __notify_context);
             // A closure, so that `return` and `?` keep their meaning; its declared
             // return type makes them coerce and convert as in the function.
             #[allow(clippy::redundant_closure_call, clippy::let_unit_value)]
@@ -181,7 +179,7 @@ fn call_site(private: &TokenStream, ident: &syn::Ident, args: &Args) -> TokenStr
 /// The `Debug` text of the `context(...)` arguments, formatted on entry.
 fn context(private: &TokenStream, args: &Args) -> TokenStream {
     let Some(names) = &args.context else {
-        return quote!(#private::Context::none());
+        return quote!(#private::NoContext);
     };
     let entries = names.iter().map(|name| {
         let key = LitStr::new(&name.to_string(), name.span());

@@ -98,9 +98,11 @@ use proc_macro::TokenStream;
 ///         title: None,
 ///         sinks: &[],
 ///     };
-///     let __notify_context = ::notify_core::__private::Context::none();
-///     // Reports a panic from its `Drop` while the body unwinds.
-///     let __notify_guard = ::notify_core::__private::PanicGuard::new(&__NOTIFY_SITE, __notify_context);
+///     // Zero-sized without `context(...)`; the values' `Debug` text with it.
+///     let __notify_context = ::notify_core::__private::NoContext;
+///     // Reports a panic from its `Drop` while the body unwinds. The site is
+///     // named by a closure that captures nothing, so the guard is zero-sized.
+///     let __notify_guard = ::notify_core::__private::PanicGuard::new(|| &__NOTIFY_SITE, __notify_context);
 ///     // A closure, so that `return` and `?` in the body keep their meaning.
 ///     let __notify_result: Result<(), ExportError> = (move || {
 ///         let rows = load(day)?;
@@ -117,7 +119,9 @@ use proc_macro::TokenStream;
 ///
 /// An `async fn` stays an `async fn`; its body runs as `async move { ... }`
 /// inside `__private::Watch`, which guards each poll the same way, so a panic
-/// is reported on whichever thread polls the future.
+/// is reported on whichever thread polls the future, and hands the context
+/// back with the output. Without `context(...)`, `Watch` adds no bytes to the
+/// future: the `async fn`'s state is the body's state and nothing more.
 #[proc_macro_attribute]
 pub fn alert_on_error(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::alert_on_error(args.into(), item.into()).into()
