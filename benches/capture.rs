@@ -283,6 +283,26 @@ fn first_error(c: &mut Criterion, sentry_transport: &InMemoryTransport) {
             nested(DEPTH, &mut || charge(black_box(attempt)))
         })
     });
+    // The first error on a thread that never reported one: its unwind-rule
+    // cache is cold and its stack bounds are not known yet. Only the call is
+    // timed, on a new thread each time.
+    group.bench_function("notify_new_thread", |b| {
+        b.iter_custom(|iterations| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iterations {
+                attempt += 1;
+                let this = attempt;
+                total += std::thread::spawn(move || {
+                    let start = Instant::now();
+                    let _ = black_box(nested(DEPTH, &mut || charge(black_box(this))));
+                    start.elapsed()
+                })
+                .join()
+                .expect("the measuring thread");
+            }
+            total
+        })
+    });
     // For reference: the floor, an unresolved capture of the same stack alone.
     group.bench_function("std_backtrace_unresolved", |b| {
         b.iter(|| nested(DEPTH, &mut || std::backtrace::Backtrace::force_capture()))

@@ -564,23 +564,7 @@ impl RawBacktrace {
     #[inline(never)]
     pub(crate) fn capture() -> Self {
         let mut ips = Vec::with_capacity(64);
-        let mut collect = |frame: &backtrace::Frame| {
-            ips.push(frame.ip() as usize);
-            ips.len() < MAX_CAPTURED
-        };
-        // `backtrace::trace` takes the crate's global lock, the same lock that
-        // symbol resolution holds on the dispatcher thread for as long as it
-        // resolves: the caller would wait for the dispatcher. On unix the
-        // unwinder (libgcc's or LLVM's `_Unwind_Backtrace`) is thread-safe,
-        // as C++ exceptions on many threads require, so skip the lock there.
-        #[cfg(unix)]
-        // SAFETY: `trace_unsynchronized` is unsafe only because some platforms'
-        // unwinders are not thread-safe (dbghelp on Windows); unix's are.
-        unsafe {
-            backtrace::trace_unsynchronized(&mut collect)
-        };
-        #[cfg(not(unix))]
-        backtrace::trace(&mut collect);
+        crate::unwind::trace(&mut ips, MAX_CAPTURED);
         RawBacktrace { ips }
     }
 }

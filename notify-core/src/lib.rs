@@ -57,6 +57,7 @@ mod render;
 mod sink;
 mod storm;
 pub mod testing;
+mod unwind;
 pub mod webhook;
 
 pub use alert::{Alert, AlertKind, Frame, Location, ParseSeverityError, Repeats, Severity};
