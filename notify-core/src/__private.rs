@@ -13,11 +13,19 @@
 //!     let __notify_guard = ::notify_core::__private::PanicGuard::new(|| &__NOTIFY_SITE, __notify_context);
 //!     let __notify_result: Result<T, E> = (move || { /* body */ })();
 //!     let __notify_context = __notify_guard.disarm();
-//!     if let ::core::result::Result::Err(__notify_err) = &__notify_result {
-//!         use ::notify_core::__private::{DescribeError as _, /* ... */};
-//!         let __notify_desc = (&&&&&&::notify_core::__private::Wrap(__notify_err)).__notify_describe();
-//!         ::notify_core::__private::report_err(&__NOTIFY_SITE, __notify_desc, __notify_context);
-//!     }
+//!     let __notify_result = if ::core::result::Result::is_err(&__notify_result) {
+//!         // Cold and outlined; the `Ok` path keeps the result in registers.
+//!         ::core::hint::black_box(::notify_core::__private::report_result(
+//!             &__NOTIFY_SITE, __notify_result, __notify_context,
+//!             |__notify_err| {
+//!                 use ::notify_core::__private::{DescribeError as _, /* ... */};
+//!                 let __notify_desc = (&&&&&&::notify_core::__private::Wrap(__notify_err)).__notify_describe();
+//!                 ::notify_core::__private::IntoErrorRef::into_error_ref(__notify_desc)
+//!             },
+//!         ))
+//!     } else {
+//!         __notify_result
+//!     };
 //!     __notify_result
 //! }
 //! ```
@@ -282,62 +290,64 @@ pub enum ErrorRef<'a> {
 pub struct Wrap<'a, E: ?Sized>(pub &'a E);
 
 /// Level 1: `E: Error`.
-pub trait DescribeError {
-    /// Describes the error.
-    fn __notify_describe(&self) -> ErrorRef<'_>;
+pub trait DescribeError<'a> {
+    /// Describes the error, borrowing it for as long as the wrapper does.
+    fn __notify_describe(&self) -> ErrorRef<'a>;
 }
-impl<E: Error> DescribeError for &&&&&Wrap<'_, E> {
-    fn __notify_describe(&self) -> ErrorRef<'_> {
+impl<'a, E: Error + 'a> DescribeError<'a> for &&&&&Wrap<'a, E> {
+    fn __notify_describe(&self) -> ErrorRef<'a> {
         ErrorRef::Error(self.0)
     }
 }
 
 /// Level 2: `anyhow::Error`, `eyre::Report`, `Box<dyn Error + Send + Sync>`.
-pub trait DescribeAsErrorSendSync {
-    /// Describes the error.
-    fn __notify_describe(&self) -> ErrorRef<'_>;
+pub trait DescribeAsErrorSendSync<'a> {
+    /// Describes the error, borrowing it for as long as the wrapper does.
+    fn __notify_describe(&self) -> ErrorRef<'a>;
 }
-impl<E: AsRef<dyn Error + Send + Sync> + ?Sized> DescribeAsErrorSendSync for &&&&Wrap<'_, E> {
-    fn __notify_describe(&self) -> ErrorRef<'_> {
+impl<'a, E: AsRef<dyn Error + Send + Sync> + ?Sized> DescribeAsErrorSendSync<'a>
+    for &&&&Wrap<'a, E>
+{
+    fn __notify_describe(&self) -> ErrorRef<'a> {
         ErrorRef::Error(self.0.as_ref())
     }
 }
 
 /// Level 3: `Box<dyn Error>`.
-pub trait DescribeAsError {
-    /// Describes the error.
-    fn __notify_describe(&self) -> ErrorRef<'_>;
+pub trait DescribeAsError<'a> {
+    /// Describes the error, borrowing it for as long as the wrapper does.
+    fn __notify_describe(&self) -> ErrorRef<'a>;
 }
-impl<E: AsRef<dyn Error> + ?Sized> DescribeAsError for &&&Wrap<'_, E> {
-    fn __notify_describe(&self) -> ErrorRef<'_> {
+impl<'a, E: AsRef<dyn Error> + ?Sized> DescribeAsError<'a> for &&&Wrap<'a, E> {
+    fn __notify_describe(&self) -> ErrorRef<'a> {
         ErrorRef::Error(self.0.as_ref())
     }
 }
 
 /// Level 4: `E: Display`.
-pub trait DescribeDisplay {
-    /// Describes the error.
-    fn __notify_describe(&self) -> ErrorRef<'_>;
+pub trait DescribeDisplay<'a> {
+    /// Describes the error, borrowing it for as long as the wrapper does.
+    fn __notify_describe(&self) -> ErrorRef<'a>;
 }
-impl<E: Display> DescribeDisplay for &&Wrap<'_, E> {
-    fn __notify_describe(&self) -> ErrorRef<'_> {
+impl<'a, E: Display + 'a> DescribeDisplay<'a> for &&Wrap<'a, E> {
+    fn __notify_describe(&self) -> ErrorRef<'a> {
         ErrorRef::Display(self.0)
     }
 }
 
 /// Level 5: `E: Debug`.
-pub trait DescribeDebug {
-    /// Describes the error.
-    fn __notify_describe(&self) -> ErrorRef<'_>;
+pub trait DescribeDebug<'a> {
+    /// Describes the error, borrowing it for as long as the wrapper does.
+    fn __notify_describe(&self) -> ErrorRef<'a>;
 }
-impl<E: Debug> DescribeDebug for &Wrap<'_, E> {
-    fn __notify_describe(&self) -> ErrorRef<'_> {
+impl<'a, E: Debug + 'a> DescribeDebug<'a> for &Wrap<'a, E> {
+    fn __notify_describe(&self) -> ErrorRef<'a> {
         ErrorRef::Debug(self.0)
     }
 }
 
 /// Level 6, the fallback: a type with neither `Display` nor `Debug`. Its
-/// result does not implement [`IntoErrorRef`], so [`report_err`] gives one
+/// result does not implement [`IntoErrorRef`], so [`report_result`] gives one
 /// clear compile error at the function's return type.
 pub trait DescribeNothing {
     /// Describes the error (it cannot).
@@ -369,20 +379,27 @@ impl<'a> IntoErrorRef<'a> for ErrorRef<'a> {
     }
 }
 
-/// Reports an `Err` returned by the function at `site`.
-#[inline(always)]
-pub fn report_err<'a, D: IntoErrorRef<'a>, C: ContextSlot>(
-    site: &'static CallSite,
-    description: D,
-    context: C,
-) {
-    report_err_cold(site, description.into_error_ref(), context.into_context())
-}
-
+/// Reports an `Err` returned by the function at `site` and returns the
+/// result unchanged. Outlined and cold, and it takes the result by value: the
+/// wrapped function's `Ok` path never needs the result in memory. `describe`
+/// (the macro's autoref specialisation) only describes; the report is made
+/// after it returns, so its frame is not in the backtrace.
 #[cold]
 #[inline(never)]
-fn report_err_cold(site: &'static CallSite, error: ErrorRef<'_>, context: Context) {
-    crate::capture::report_error_at(site, error, context);
+pub fn report_result<T, E, C, D>(
+    site: &'static CallSite,
+    result: Result<T, E>,
+    context: C,
+    describe: D,
+) -> Result<T, E>
+where
+    C: ContextSlot,
+    D: for<'e> FnOnce(&'e E) -> ErrorRef<'e>,
+{
+    if let Err(error) = &result {
+        crate::capture::report_error_at(site, describe(error), context.into_context());
+    }
+    result
 }
 
 #[cfg(test)]

@@ -210,18 +210,34 @@ fn report_err(private: &TokenStream, error_tokens: TokenStream) -> TokenStream {
     argument.set_span(last);
     let convert = Ident::new("into_error_ref", last);
     let describe = quote_spanned!(first=> #at_type::IntoErrorRef::#convert #argument);
+    // The result goes by value into an outlined, cold function only when it
+    // is an `Err`: the `Ok` path never takes its address, so it stays in
+    // registers and the wrapped function needs no stack frame of its own.
+    // The closure only describes the error; the report happens after it has
+    // returned, so the first frame of the backtrace is this function.
     quote! {
-        if let ::core::result::Result::Err(__notify_err) = &__notify_result {
-            #[allow(unused_imports)]
-            use #private::{
-                DescribeAsError as _, DescribeAsErrorSendSync as _, DescribeDebug as _,
-                DescribeDisplay as _, DescribeError as _, DescribeNothing as _,
-            };
-            // Autoref specialisation picks the richest description the type allows.
-            let __notify_wrap = &&&&&&#private::Wrap(__notify_err);
-            let __notify_desc = __notify_wrap.__notify_describe();
-            #private::report_err(&__NOTIFY_SITE, #describe, __notify_context);
-        }
+        let __notify_result = if ::core::result::Result::is_err(&__notify_result) {
+            // `black_box` after the call: never a tail call, so this
+            // function's own frame is in the backtrace.
+            ::core::hint::black_box(#private::report_result(
+                &__NOTIFY_SITE,
+                __notify_result,
+                __notify_context,
+                |__notify_err| {
+                    #[allow(unused_imports)]
+                    use #private::{
+                        DescribeAsError as _, DescribeAsErrorSendSync as _, DescribeDebug as _,
+                        DescribeDisplay as _, DescribeError as _, DescribeNothing as _,
+                    };
+                    // Autoref specialisation picks the richest description the type allows.
+                    let __notify_wrap = &&&&&&#private::Wrap(__notify_err);
+                    let __notify_desc = __notify_wrap.__notify_describe();
+                    #describe
+                },
+            ))
+        } else {
+            __notify_result
+        };
     }
 }
 

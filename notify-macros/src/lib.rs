@@ -110,9 +110,14 @@ use proc_macro::TokenStream;
 ///         Ok(())
 ///     })();
 ///     let __notify_context = __notify_guard.disarm();
-///     if let Err(error) = &__notify_result {
-///         // Reports `error` (Display, source chain or Debug) with the call site.
-///     }
+///     let __notify_result = if __notify_result.is_err() {
+///         // An outlined, cold call that reports the error (Display, source
+///         // chain or Debug) with the call site and hands the result back; the
+///         // `Ok` path never stores the result, so it costs one branch.
+///         ::core::hint::black_box(::notify_core::__private::report_result(/* ... */))
+///     } else {
+///         __notify_result
+///     };
 ///     __notify_result
 /// }
 /// ```
