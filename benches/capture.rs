@@ -273,6 +273,63 @@ fn happy_paths(c: &mut Criterion) {
     group.finish();
 }
 
+/// The happy-path ratios again, measured in pairs: batches of plain and
+/// wrapped calls alternate (which one goes first alternates too), and each
+/// pair gives one ratio. A neighbour that slows the machine for a while slows
+/// both halves of a pair, so the median of the pairs' ratios is steadier on a
+/// shared machine than the ratio of two medians measured seconds apart.
+fn paired_ratios() {
+    const PAIRS: usize = 201;
+    const CALLS: u32 = 20_000;
+    let block: Block = std::array::from_fn(|i| i as u64 + 1);
+    let time = |f: &mut dyn FnMut() -> u64| {
+        let start = Instant::now();
+        let mut sum = 0u64;
+        for _ in 0..CALLS {
+            sum = sum.wrapping_add(nested(DEPTH, &mut *f));
+        }
+        black_box(sum);
+        start.elapsed().as_secs_f64()
+    };
+    let mut sync_plain = || checksum_plain(black_box(&block)).unwrap_or(0);
+    let mut sync_wrapped = || checksum_wrapped(black_box(&block)).unwrap_or(0);
+    let mut async_plain =
+        || poll_to_completion(checksum_plain_async(black_box(&block))).unwrap_or(0);
+    let mut async_wrapped =
+        || poll_to_completion(checksum_wrapped_async(black_box(&block))).unwrap_or(0);
+    for (name, plain, wrapped) in [
+        (
+            "sync",
+            &mut sync_plain as &mut dyn FnMut() -> u64,
+            &mut sync_wrapped as &mut dyn FnMut() -> u64,
+        ),
+        ("async", &mut async_plain, &mut async_wrapped),
+    ] {
+        // Warm both up.
+        time(plain);
+        time(wrapped);
+        let mut ratios: Vec<f64> = (0..PAIRS)
+            .map(|pair| {
+                let (p, w) = if pair % 2 == 0 {
+                    let p = time(plain);
+                    (p, time(wrapped))
+                } else {
+                    let w = time(wrapped);
+                    (time(plain), w)
+                };
+                w / p
+            })
+            .collect();
+        ratios.sort_by(f64::total_cmp);
+        println!(
+            "paired happy path {name}: wrapped / plain median {:.3} (quartiles {:.3}–{:.3}) over {PAIRS} pairs of {CALLS} calls",
+            ratios[PAIRS / 2],
+            ratios[PAIRS / 4],
+            ratios[3 * PAIRS / 4],
+        );
+    }
+}
+
 fn first_error(c: &mut Criterion, sentry_transport: &InMemoryTransport) {
     let mut group = c.benchmark_group("first_error");
     // A fresh fingerprint every iteration: a distinct error text.
@@ -486,6 +543,14 @@ fn main() {
         .configure_from_args();
 
     happy_paths(&mut c);
+    // Also with a filter that names it (`cargo bench --bench capture happy`).
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    if filters.is_empty() || filters.iter().any(|f| "happy_paired".contains(f.as_str())) {
+        paired_ratios();
+    }
     first_error(&mut c, &sentry_transport);
     // Let the dispatcher catch up with the first errors before timing repeats.
     notify_core::flush(Duration::from_secs(120));

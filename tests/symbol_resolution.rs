@@ -90,7 +90,9 @@ fn open_ledger(notifier: &Notifier) -> u64 {
 }
 
 /// Generous for an unresolved backtrace (a few dozen instruction pointers)
-/// plus the owned alert; far below what loading symbol tables takes.
+/// plus the owned alert, plus what the process's first capture sets up once
+/// (the fast unwinder's module table and rule cache, ~30 KB); far below what
+/// loading symbol tables takes.
 const CALLER_BUDGET: u64 = 64 * 1024;
 /// Resolving the first backtrace of a process parses the binary's debug info.
 const RESOLUTION_AT_LEAST: u64 = 1024 * 1024;
