@@ -55,6 +55,34 @@ pub struct CallSite {
     pub title: Option<&'static str>,
     /// `sinks("a", "b")`; empty means every sink.
     pub sinks: &'static [&'static str],
+    /// The site's part of every fingerprint made here, hashed at compile
+    /// time: a repeat hashes only its kind and text.
+    pub fingerprint_prefix: SitePrefix,
+}
+
+/// The fingerprint hasher's state after the call site's module path,
+/// function, file and line: what [`SitePrefix::new`] computes in `const`
+/// context, so the hashing costs nothing at run time.
+#[derive(Clone, Copy)]
+pub struct SitePrefix(pub(crate) crate::storm::Fingerprinter);
+
+impl SitePrefix {
+    /// Hashes a call site (the same bytes, in the same order, as a site
+    /// hashed at run time would be).
+    pub const fn new(module_path: &str, function: &str, file: &str, line: u32) -> Self {
+        let mut fp = crate::storm::Fingerprinter::new();
+        fp.str_const(module_path);
+        fp.str_const(function);
+        fp.str_const(file);
+        fp.bytes_const(&line.to_le_bytes());
+        SitePrefix(fp)
+    }
+}
+
+impl std::fmt::Debug for SitePrefix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SitePrefix")
+    }
 }
 
 /// The `Debug` text of the `context(...)` arguments, formatted on entry, and
@@ -414,6 +442,7 @@ mod tests {
         severity: None,
         title: None,
         sinks: &[],
+        fingerprint_prefix: SitePrefix::new("m", "f", "f.rs", 1),
     };
 
     /// The happy path's cost is the bytes the wrapper adds: without

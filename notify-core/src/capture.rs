@@ -21,18 +21,17 @@ pub(crate) enum Origin {
 }
 
 impl Origin {
-    fn hash_into(&self, fp: &mut Fingerprinter) {
+    /// A hasher that has taken in this origin: for a call site, its
+    /// precomputed state (see [`SitePrefix`](crate::__private::SitePrefix)).
+    fn fingerprinter(&self) -> Fingerprinter {
         match self {
-            Origin::Site(site) => {
-                fp.str(site.module_path);
-                fp.str(site.function);
-                fp.str(site.file);
-                fp.bytes(&site.line.to_le_bytes());
-            }
+            Origin::Site(site) => site.fingerprint_prefix.0,
             Origin::Caller(loc) => {
+                let mut fp = Fingerprinter::new();
                 fp.str(loc.file());
                 fp.bytes(&loc.line().to_le_bytes());
                 fp.bytes(&loc.column().to_le_bytes());
+                fp
             }
         }
     }
@@ -185,6 +184,7 @@ static UNANNOTATED_PANIC: CallSite = CallSite {
     severity: None,
     title: None,
     sinks: &[],
+    fingerprint_prefix: crate::__private::SitePrefix::new("", "<panic>", "", 0),
 };
 
 /// The guard of an annotated function is dropped while unwinding.
@@ -272,8 +272,7 @@ pub(crate) fn report_to(notifier: &crate::Notifier, origin: Origin, subject: Sub
 }
 
 fn fingerprint(origin: Origin, subject: &Subject<'_>) -> u64 {
-    let mut fp = Fingerprinter::default();
-    origin.hash_into(&mut fp);
+    let mut fp = origin.fingerprinter();
     subject.hash_into(&mut fp);
     fp.finish()
 }
@@ -614,6 +613,45 @@ fn is_main(function: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    static EXPORT: CallSite = CallSite {
+        function: "nightly_export",
+        module_path: "billing::export",
+        file: "src/export.rs",
+        line: 42,
+        severity: None,
+        title: None,
+        sinks: &[],
+        fingerprint_prefix: crate::__private::SitePrefix::new(
+            "billing::export",
+            "nightly_export",
+            "src/export.rs",
+            42,
+        ),
+    };
+
+    /// Fingerprints are labels in Alertmanager and keys across a fleet: the
+    /// same site and text must give the same value in every process and
+    /// every build. The site's part is hashed at compile time; this pins the
+    /// result, so a change to the hashing is a visible decision.
+    #[test]
+    fn a_fingerprint_is_the_same_in_every_build() {
+        let error = std::io::Error::other("ledger is locked");
+        let fingerprint = fingerprint(
+            Origin::Site(&EXPORT),
+            &Subject::Error(crate::__private::ErrorRef::Error(&error)),
+        );
+        assert_eq!(fingerprint, GOLDEN);
+        // The compile-time prefix is the run-time hash of the same fields.
+        let mut fp = Fingerprinter::new();
+        fp.str("billing::export");
+        fp.str("nightly_export");
+        fp.str("src/export.rs");
+        fp.bytes(&42u32.to_le_bytes());
+        assert_eq!(fp.finish(), EXPORT.fingerprint_prefix.0.finish());
+    }
+
+    const GOLDEN: u64 = 17_563_081_967_984_922_220;
 
     #[test]
     fn a_panic_location_splits_into_file_and_line() {

@@ -172,6 +172,12 @@ fn call_site(private: &TokenStream, ident: &syn::Ident, args: &Args) -> TokenStr
             severity: #severity,
             title: #title,
             sinks: &[#(#sinks),*],
+            fingerprint_prefix: #private::SitePrefix::new(
+                ::core::module_path!(),
+                #function,
+                #file,
+                #line,
+            ),
         };
     }
 }

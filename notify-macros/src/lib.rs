@@ -97,6 +97,8 @@ use proc_macro::TokenStream;
 ///         severity: None,
 ///         title: None,
 ///         sinks: &[],
+///         // The site's part of the storm-control fingerprint, hashed at compile time.
+///         fingerprint_prefix: ::notify_core::__private::SitePrefix::new(module_path!(), "nightly_export", file!(), line!()),
 ///     };
 ///     // Zero-sized without `context(...)`; the values' `Debug` text with it.
 ///     let __notify_context = ::notify_core::__private::NoContext;
