@@ -340,22 +340,30 @@ fn first_error(c: &mut Criterion, sentry_transport: &InMemoryTransport) {
             nested(DEPTH, &mut || charge(black_box(attempt)))
         })
     });
-    // The first error on a thread that never reported one: its unwind-rule
-    // cache is cold and its stack bounds are not known yet. Only the call is
-    // timed, on a new thread each time.
+    // The first error on a thread that never reported one: its stack bounds
+    // are not known yet, its thread-locals are new. Only the call is timed,
+    // on a new thread each time.
     group.bench_function("notify_new_thread", |b| {
         b.iter_custom(|iterations| {
             let mut total = Duration::ZERO;
             for _ in 0..iterations {
                 attempt += 1;
                 let this = attempt;
-                total += std::thread::spawn(move || {
-                    let start = Instant::now();
-                    let _ = black_box(nested(DEPTH, &mut || charge(black_box(this))));
-                    start.elapsed()
-                })
-                .join()
-                .expect("the measuring thread");
+                total += std::thread::Builder::new()
+                    .name("first-error".into())
+                    .spawn(move || {
+                        // What any thread has done before it fails: allocated
+                        // (glibc gives a thread its malloc arena at its first
+                        // allocation, ~10 µs) and named itself.
+                        drop(black_box(vec![0u8; 64]));
+                        let _ = black_box(std::thread::current());
+                        let start = Instant::now();
+                        let _ = black_box(nested(DEPTH, &mut || charge(black_box(this))));
+                        start.elapsed()
+                    })
+                    .expect("spawn the measuring thread")
+                    .join()
+                    .expect("the measuring thread");
             }
             total
         })
