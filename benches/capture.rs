@@ -13,13 +13,9 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::fmt;
-use std::future::Future;
 use std::hint::black_box;
-use std::pin::pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput};
@@ -91,67 +87,14 @@ fn nested<R>(depth: u32, f: &mut dyn FnMut() -> R) -> R {
     }
 }
 
-#[derive(Debug)]
-struct Declined(u64);
-
-impl fmt::Display for Declined {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "card declined (attempt {})", self.0)
-    }
-}
-
-impl std::error::Error for Declined {}
-
-type Block = [u64; 32];
-
-/// ~30 ns of real work, so that the ratio means something.
-#[inline(always)]
-fn checksum(block: &Block) -> Result<u64, Declined> {
-    let mut h = 0u64;
-    for x in block {
-        h = (h.rotate_left(5) ^ x).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    if h == 0 {
-        Err(Declined(0))
-    } else {
-        Ok(h)
-    }
-}
-
-#[inline(never)]
-fn checksum_plain(block: &Block) -> Result<u64, Declined> {
-    checksum(block)
-}
-
-#[alert_on_error]
-#[inline(never)]
-fn checksum_wrapped(block: &Block) -> Result<u64, Declined> {
-    checksum(block)
-}
-
-#[inline(never)]
-async fn checksum_plain_async(block: &Block) -> Result<u64, Declined> {
-    let block = std::future::ready(block).await;
-    checksum(block)
-}
-
-#[alert_on_error]
-#[inline(never)]
-async fn checksum_wrapped_async(block: &Block) -> Result<u64, Declined> {
-    let block = std::future::ready(block).await;
-    checksum(block)
-}
-
-/// Polls a future that completes at once (no executor: a no-op waker).
-fn poll_to_completion<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(value) = future.as_mut().poll(&mut cx) {
-            return value;
-        }
-    }
-}
+// The measured functions, shared with examples/happy_path_calls.rs (which
+// counts their instructions).
+#[path = "support/workload.rs"]
+mod workload;
+use workload::{
+    checksum_plain, checksum_plain_async, checksum_wrapped, checksum_wrapped_async,
+    poll_to_completion, Block, Declined,
+};
 
 #[alert_on_error]
 #[inline(never)]

@@ -13,77 +13,19 @@
 //! ```
 //!
 //! The difference between the two counts of a row, divided by 1000, is the
-//! cost of one call (start-up cancels out). The functions are the same as in
-//! `benches/capture.rs`: ~30 ns of real work, returning `Ok`; the async ones
-//! are polled to completion with a no-op waker.
+//! cost of one call (start-up cancels out). The functions are those that
+//! `benches/capture.rs` times (`benches/support/workload.rs`): ~30 ns of real
+//! work, returning `Ok`; the async ones are polled to completion with a
+//! no-op waker.
 
-use std::future::Future;
 use std::hint::black_box;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
 
-use notify_core::alert_on_error;
-
-#[derive(Debug)]
-struct Declined;
-
-impl std::fmt::Display for Declined {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("card declined")
-    }
-}
-
-impl std::error::Error for Declined {}
-
-type Block = [u64; 32];
-
-#[inline(always)]
-fn checksum(block: &Block) -> Result<u64, Declined> {
-    let mut h = 0u64;
-    for x in block {
-        h = (h.rotate_left(5) ^ x).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    if h == 0 {
-        Err(Declined)
-    } else {
-        Ok(h)
-    }
-}
-
-#[inline(never)]
-fn sync_plain(block: &Block) -> Result<u64, Declined> {
-    checksum(block)
-}
-
-#[alert_on_error]
-#[inline(never)]
-fn sync_wrapped(block: &Block) -> Result<u64, Declined> {
-    checksum(block)
-}
-
-#[inline(never)]
-async fn async_plain(block: &Block) -> Result<u64, Declined> {
-    let block = std::future::ready(block).await;
-    checksum(block)
-}
-
-#[alert_on_error]
-#[inline(never)]
-async fn async_wrapped(block: &Block) -> Result<u64, Declined> {
-    let block = std::future::ready(block).await;
-    checksum(block)
-}
-
-#[inline(never)]
-fn poll_to_completion<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(value) = future.as_mut().poll(&mut cx) {
-            return value;
-        }
-    }
-}
+#[path = "../benches/support/workload.rs"]
+mod workload;
+use workload::{
+    checksum_plain, checksum_plain_async, checksum_wrapped, checksum_wrapped_async,
+    poll_to_completion, Block, Declined,
+};
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -95,10 +37,10 @@ fn main() {
     };
     let calls: u32 = calls.parse().expect("CALLS is a number");
     let call: fn(&Block) -> Result<u64, Declined> = match function.as_str() {
-        "sync-plain" => |b| sync_plain(black_box(b)),
-        "sync-wrapped" => |b| sync_wrapped(black_box(b)),
-        "async-plain" => |b| poll_to_completion(async_plain(black_box(b))),
-        "async-wrapped" => |b| poll_to_completion(async_wrapped(black_box(b))),
+        "sync-plain" => |b| checksum_plain(black_box(b)),
+        "sync-wrapped" => |b| checksum_wrapped(black_box(b)),
+        "async-plain" => |b| poll_to_completion(checksum_plain_async(black_box(b))),
+        "async-wrapped" => |b| poll_to_completion(checksum_wrapped_async(black_box(b))),
         other => {
             eprintln!("unknown function {other}");
             std::process::exit(2);
