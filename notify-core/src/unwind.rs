@@ -67,12 +67,49 @@ mod fast {
     use framehop::x86_64::{CacheX86_64, UnwindRegsX86_64, UnwinderX86_64};
     use framehop::{ExplicitModuleSectionInfo, FrameAddress, Module, Unwinder};
 
-    /// Unwind sections of a loaded module, borrowed from its mapping.
-    type Section = &'static [u8];
+    /// Unwind sections of a loaded module, where the loader mapped them: a
+    /// pointer and a length, not a `&'static [u8]` (the module can be
+    /// unloaded). Only dereferenced during a walk, under the lock, with a
+    /// snapshot of the current loader generation.
+    struct Section {
+        start: *const u8,
+        len: usize,
+    }
+
+    // SAFETY: read-only bytes of a mapped module, read only under `SHARED`'s lock.
+    unsafe impl Send for Section {}
+    // SAFETY: as above.
+    unsafe impl Sync for Section {}
+
+    /// No bytes (what framehop's section table holds for an absent section).
+    impl Default for Section {
+        fn default() -> Self {
+            Section {
+                start: std::ptr::NonNull::dangling().as_ptr(),
+                len: 0,
+            }
+        }
+    }
+
+    impl std::ops::Deref for Section {
+        type Target = [u8];
+        fn deref(&self) -> &[u8] {
+            // SAFETY: the section was mapped and readable when the snapshot
+            // was made; a snapshot is replaced before any walk once the
+            // loader's generation changes (checked under the lock), and a
+            // walk reads only unwind data of modules whose code is on the
+            // walking thread's stack, which stay loaded meanwhile.
+            unsafe { std::slice::from_raw_parts(self.start, self.len) }
+        }
+    }
 
     /// Every loaded module's unwind information, as of one loader generation.
     struct Modules {
         unwinder: UnwinderX86_64<Section>,
+        /// Executable segments of the modules with unwind information,
+        /// sorted: a return address outside them is code framehop would
+        /// only guess at (JIT code, a module without `.eh_frame_hdr`).
+        code: Vec<Range<u64>>,
         generation: Generation,
     }
 
@@ -128,13 +165,14 @@ mod fast {
         if stack == UNKNOWN {
             return Walk::Failed;
         }
-        let Some(generation) = loaded_generation() else {
-            return Walk::Failed;
-        };
         let mut shared = match SHARED.try_lock() {
             Ok(shared) => shared,
             Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
             Err(TryLockError::WouldBlock) => return Walk::Busy,
+        };
+        // Under the lock, so no snapshot older than this is walked.
+        let Some(generation) = loaded_generation() else {
+            return Walk::Failed;
         };
         let shared = &mut *shared;
         if shared
@@ -142,14 +180,16 @@ mod fast {
             .as_ref()
             .is_none_or(|m| m.generation != generation)
         {
-            // Loaded for the first time, or a library came or went since.
+            // Loaded for the first time, or a library came or went since:
+            // new modules, and no rule cached for the old ones survives.
             shared.modules = Some(enumerate_modules());
+            shared.cache = None;
         }
         let (Some(modules), cache) = (shared.modules.as_ref(), &mut shared.cache) else {
             return Walk::Failed;
         };
         let cache = cache.get_or_insert_with(|| Box::new(CacheX86_64::new()));
-        if walk(&modules.unwinder, cache, stack.0..stack.1, ips, max) {
+        if walk(modules, cache, stack.0..stack.1, ips, max) {
             Walk::Done
         } else {
             Walk::Failed
@@ -159,7 +199,7 @@ mod fast {
     /// The walk itself, from this function's own frame.
     #[inline(never)]
     fn walk(
-        unwinder: &UnwinderX86_64<Section>,
+        modules: &Modules,
         cache: &mut CacheX86_64,
         stack: Range<u64>,
         ips: &mut Vec<usize>,
@@ -201,7 +241,9 @@ mod fast {
             }
         };
         let regs = UnwindRegsX86_64::new(pc, sp, bp);
-        let mut frames = unwinder.iter_frames(pc, regs, cache, &mut read_stack);
+        let mut frames = modules
+            .unwinder
+            .iter_frames(pc, regs, cache, &mut read_stack);
         loop {
             match frames.next() {
                 Ok(Some(address)) => {
@@ -209,6 +251,14 @@ mod fast {
                         FrameAddress::InstructionPointer(ip) => ip,
                         FrameAddress::ReturnAddress(ra) => ra.get(),
                     };
+                    // Where framehop has no unwind information it follows the
+                    // frame pointer instead of stopping, which can skip
+                    // frames; and it does not know signal frames. Both are
+                    // the platform unwinder's to walk.
+                    match modules.code_at(address) {
+                        Some(segment) if !is_signal_trampoline(address, segment) => {}
+                        _ => return false,
+                    }
                     ips.push(address as usize);
                     if ips.len() >= max {
                         return true;
@@ -219,6 +269,33 @@ mod fast {
                 Err(_) => return false,
             }
         }
+    }
+
+    impl Modules {
+        /// The executable segment holding `address`, if it belongs to a
+        /// module whose unwind information framehop has.
+        fn code_at(&self, address: u64) -> Option<&Range<u64>> {
+            let after = self.code.partition_point(|r| r.start <= address);
+            let segment = self.code.get(after.checked_sub(1)?)?;
+            segment.contains(&address).then_some(segment)
+        }
+    }
+
+    /// Whether `address` (in `segment`) is the kernel's signal-return
+    /// trampoline (`mov $15, %rax; syscall`, glibc's `__restore_rt`): a
+    /// signal handler returns there, and the frame beyond is the interrupted
+    /// code's, which only the platform unwinder restores.
+    fn is_signal_trampoline(address: u64, segment: &Range<u64>) -> bool {
+        const RT_SIGRETURN: [u8; 9] = [0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05];
+        if address
+            .checked_add(RT_SIGRETURN.len() as u64)
+            .is_none_or(|end| end > segment.end)
+        {
+            return false;
+        }
+        // SAFETY: the nine bytes lie inside an executable, readable segment
+        // of a loaded module (see `enumerate_modules`).
+        unsafe { std::ptr::read_unaligned(address as *const [u8; 9]) == RT_SIGRETURN }
     }
 
     /// The loader's generation: one call of `dl_iterate_phdr` that stops at
@@ -258,6 +335,7 @@ mod fast {
     fn enumerate_modules() -> Modules {
         struct Found {
             unwinder: UnwinderX86_64<Section>,
+            code: Vec<Range<u64>>,
             generation: Generation,
         }
         unsafe extern "C" fn each(
@@ -272,33 +350,38 @@ mod fast {
             let (info, found) = unsafe { (&*info, &mut *(data as *mut Found)) };
             found.generation = Generation(info.dlpi_adds, info.dlpi_subs);
             // SAFETY: the loader's description of a module it has mapped.
-            if let Some(module) = unsafe { module(info) } {
+            if let Some((module, code)) = unsafe { module(info) } {
                 found.unwinder.add_module(module);
+                found.code.extend(code);
             }
             0
         }
         let mut found = Found {
             unwinder: UnwinderX86_64::new(),
+            code: Vec::new(),
             generation: Generation(0, 0),
         };
         // SAFETY: the callback only writes through `data`, which points to
         // `found`, alive for the whole call; it never unwinds (nothing in it
-        // panics: all arithmetic is checked).
+        // panics: all arithmetic is checked, all indexing is `get`).
         unsafe {
             libc::dl_iterate_phdr(Some(each), (&mut found as *mut Found).cast());
         }
+        found.code.sort_by_key(|r| r.start);
         Modules {
             unwinder: found.unwinder,
+            code: found.code,
             generation: found.generation,
         }
     }
 
-    /// One module's unwind sections. Addresses in the program headers are the
+    /// One module's unwind sections, and its readable executable segments
+    /// (where it was loaded). Addresses in the program headers are the
     /// module's own ("stated", SVMA); `dlpi_addr` is where it was loaded.
     ///
     /// # Safety
     /// `info` must describe a module that is mapped now.
-    unsafe fn module(info: &libc::dl_phdr_info) -> Option<Module<Section>> {
+    unsafe fn module(info: &libc::dl_phdr_info) -> Option<(Module<Section>, Vec<Range<u64>>)> {
         if info.dlpi_phdr.is_null() {
             return None;
         }
@@ -311,24 +394,38 @@ mod fast {
         let end = loads()
             .filter_map(|h| h.p_vaddr.checked_add(h.p_memsz))
             .max()?;
+        let executable = |h: &&libc::Elf64_Phdr| h.p_flags & libc::PF_X != 0;
         let text = loads()
-            .find(|h| h.p_flags & libc::PF_X != 0)
+            .find(executable)
             .and_then(|h| Some(h.p_vaddr..h.p_vaddr.checked_add(h.p_memsz)?));
+        let code = loads()
+            .filter(executable)
+            .filter(|h| h.p_flags & libc::PF_R != 0)
+            .filter_map(|h| {
+                let start = h.p_vaddr.checked_add(bias)?;
+                Some(start..start.checked_add(h.p_memsz)?)
+            })
+            .collect();
         let hdr = headers.iter().find(|h| h.p_type == libc::PT_GNU_EH_FRAME)?;
         let hdr_range = hdr.p_vaddr..hdr.p_vaddr.checked_add(hdr.p_memsz)?;
         // SAFETY: PT_GNU_EH_FRAME lies in a mapped, readable segment.
         let hdr_bytes = unsafe { mapped(bias, hdr_range.clone())? };
-        let eh_frame_start = eh_frame_address(hdr_bytes, hdr.p_vaddr)?;
-        // `.eh_frame` runs to the end of the file-backed part of its segment
-        // (its length is not recorded; the terminator ends it).
+        let eh_frame_start = eh_frame_address(&hdr_bytes, hdr.p_vaddr)?;
+        // `.eh_frame`'s length is not recorded anywhere mapped: it ends at
+        // its zero terminator, found by following the records' lengths within
+        // the file-backed part of its segment.
         let segment = loads().find(|h| {
             h.p_vaddr <= eh_frame_start
                 && h.p_vaddr
                     .checked_add(h.p_filesz)
                     .is_some_and(|end| eh_frame_start < end)
         })?;
-        let eh_frame_range = eh_frame_start..segment.p_vaddr.checked_add(segment.p_filesz)?;
+        let segment_end = segment.p_vaddr.checked_add(segment.p_filesz)?;
         // SAFETY: within a mapped, file-backed, readable segment.
+        let rest = unsafe { mapped(bias, eh_frame_start..segment_end)? };
+        let eh_frame_len = eh_frame_length(&rest)?;
+        let eh_frame_range = eh_frame_start..eh_frame_start.checked_add(eh_frame_len)?;
+        // SAFETY: as above, a prefix of the same bytes.
         let eh_frame = unsafe { mapped(bias, eh_frame_range.clone())? };
         let name = if info.dlpi_name.is_null() {
             String::new()
@@ -347,29 +444,56 @@ mod fast {
             eh_frame_hdr: Some(hdr_bytes),
             ..Default::default()
         };
-        Some(Module::new(
+        let module = Module::new(
             name,
             start.checked_add(bias)?..end.checked_add(bias)?,
             bias,
             sections,
-        ))
+        );
+        Some((module, code))
+    }
+
+    /// The length of an `.eh_frame` section that starts `bytes`: its records
+    /// (CIEs and FDEs, each led by its length) up to and including the zero
+    /// terminator, or all of `bytes` when no terminator comes first.
+    fn eh_frame_length(bytes: &[u8]) -> Option<u64> {
+        let mut at = 0usize;
+        loop {
+            let Some(field) = bytes.get(at..at.checked_add(4)?) else {
+                return Some(bytes.len() as u64);
+            };
+            let length = u32::from_le_bytes(field.try_into().ok()?);
+            match length {
+                0 => return Some(at as u64 + 4),
+                // A 64-bit length follows.
+                u32::MAX => {
+                    let field = bytes.get(at + 4..at.checked_add(12)?)?;
+                    let length =
+                        usize::try_from(u64::from_le_bytes(field.try_into().ok()?)).ok()?;
+                    at = at.checked_add(12)?.checked_add(length)?;
+                }
+                _ => at = at.checked_add(4)?.checked_add(length as usize)?,
+            }
+            if at > bytes.len() {
+                return Some(bytes.len() as u64);
+            }
+        }
     }
 
     /// The bytes at stated addresses `range` of a module loaded at `bias`.
     ///
     /// # Safety
-    /// The range must be mapped and readable for as long as the module is loaded.
+    /// The range must be mapped and readable now.
     unsafe fn mapped(bias: u64, range: Range<u64>) -> Option<Section> {
         let start = usize::try_from(range.start.checked_add(bias)?).ok()?;
         let len = usize::try_from(range.end.checked_sub(range.start)?).ok()?;
         if start == 0 {
             return None;
         }
-        // SAFETY: by the caller; the slice lives as long as the mapping. The
-        // snapshot is replaced before any walk once the loader's generation
-        // changes, and a walk reads only the unwind data of modules whose
-        // code is on the walking thread's stack, which stay loaded meanwhile.
-        Some(unsafe { std::slice::from_raw_parts(start as *const u8, len) })
+        Some(Section {
+            start: start as *const u8,
+            len,
+        })
     }
 
     /// `eh_frame_ptr` of an `.eh_frame_hdr` at stated address `hdr_address`:
@@ -425,6 +549,69 @@ mod fast {
 
     #[cfg(test)]
     mod tests {
+        /// In a signal handler the walk meets the kernel's signal frame,
+        /// which framehop cannot restore: it must give up (and let the
+        /// platform unwinder walk) rather than report a shortened stack.
+        #[test]
+        fn a_signal_frame_is_left_to_the_platform_unwinder() {
+            use std::sync::atomic::{AtomicU8, Ordering};
+            // 0 not run, 1 done, 2 busy, 3 failed.
+            static OUTCOME: AtomicU8 = AtomicU8::new(0);
+            extern "C" fn handler(_: libc::c_int) {
+                let mut ips = Vec::with_capacity(256);
+                let outcome = match super::trace(&mut ips, 128) {
+                    super::Walk::Done => 1,
+                    super::Walk::Busy => 2,
+                    super::Walk::Failed => 3,
+                };
+                OUTCOME.store(outcome, Ordering::SeqCst);
+            }
+            // SAFETY: installs a handler for SIGUSR2 (unused by the test
+            // harness) and raises it on this thread, where it runs at once.
+            unsafe {
+                let mut action: libc::sigaction = std::mem::zeroed();
+                action.sa_sigaction = handler as *const () as libc::sighandler_t;
+                assert_eq!(
+                    libc::sigaction(libc::SIGUSR2, &action, std::ptr::null_mut()),
+                    0
+                );
+                loop {
+                    libc::raise(libc::SIGUSR2);
+                    if OUTCOME.load(Ordering::SeqCst) != 2 {
+                        break;
+                    }
+                    std::thread::yield_now();
+                }
+            }
+            assert_eq!(
+                OUTCOME.load(Ordering::SeqCst),
+                3,
+                "the walk did not give up"
+            );
+        }
+
+        #[test]
+        fn eh_frame_ends_at_its_terminator() {
+            // Two records (lengths 4 and 8), the terminator, then other data.
+            let mut bytes = Vec::new();
+            bytes.extend_from_slice(&4u32.to_le_bytes());
+            bytes.extend_from_slice(&[1; 4]);
+            bytes.extend_from_slice(&8u32.to_le_bytes());
+            bytes.extend_from_slice(&[2; 8]);
+            bytes.extend_from_slice(&0u32.to_le_bytes());
+            bytes.extend_from_slice(&[0xaa; 16]);
+            assert_eq!(super::eh_frame_length(&bytes), Some(24));
+            // No terminator before the end: all of it.
+            assert_eq!(super::eh_frame_length(&bytes[..16]), Some(16));
+            // A 64-bit record length.
+            let mut long = Vec::new();
+            long.extend_from_slice(&u32::MAX.to_le_bytes());
+            long.extend_from_slice(&3u64.to_le_bytes());
+            long.extend_from_slice(&[3; 3]);
+            long.extend_from_slice(&0u32.to_le_bytes());
+            assert_eq!(super::eh_frame_length(&long), Some(19));
+        }
+
         #[test]
         fn eh_frame_pointer_encodings() {
             // pcrel | sdata4: relative to the field at hdr + 4.
