@@ -10,16 +10,20 @@
 //! again for every frame of every walk). The cache is taken with `try_lock`:
 //! a thread that finds another one walking never waits, it walks with the
 //! platform's unwinder. That is also the walk everywhere else, and whenever
-//! the fast walk cannot be done (no unwind information for a module, a stack
-//! that is not the thread's own — an alternate signal stack —, a thread-local
-//! already destroyed, an unwinding error): `backtrace::trace`, libgcc's or
-//! the platform's unwinder.
+//! the fast walk cannot be trusted to finish as libgcc would: a return
+//! address outside every module's unwind-covered code (JIT code, a module
+//! without `.eh_frame_hdr` — framehop would follow the frame pointer there
+//! and could skip frames), the kernel's signal-return trampoline (a signal
+//! handler's caller, which framehop cannot restore), a stack that is not the
+//! thread's own (an alternate signal stack), a thread-local already
+//! destroyed, an unwinding error: `backtrace::trace`, libgcc's or the
+//! platform's unwinder.
 //!
-//! One difference remains: where a module has no unwind information at all
-//! for an address (hand-written assembly), framehop follows the frame
-//! pointer where libgcc would stop. Every read it makes is bounded to the
-//! live part of the thread's own stack, so such a frame can only end the walk
-//! or add a wrong frame, never read stray memory.
+//! One difference remains: inside a module that has unwind information, a
+//! function that has none (hand-written assembly without CFI) is still
+//! walked through by its frame pointer, where libgcc would stop. Every read
+//! is bounded to the live part of the thread's own stack, so such a frame
+//! can only end the walk early or skip frames, never read stray memory.
 //!
 //! [framehop]: https://docs.rs/framehop
 
