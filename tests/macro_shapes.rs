@@ -145,6 +145,15 @@ impl Counter {
         }
     }
 
+    /// Returns a borrow of `*self`: the body's closure must be `FnOnce`.
+    #[alert_on_error]
+    fn count_mut(&mut self) -> Result<&mut u32, DiskFull> {
+        if self.count == 0 {
+            return Err(DiskFull);
+        }
+        Ok(&mut self.count)
+    }
+
     #[alert_on_error]
     fn into_count(self) -> Result<u32, DiskFull> {
         if self.count == 0 {
@@ -189,6 +198,20 @@ fn method_with_ref_self() {
         assert_eq!(Counter { count: 0 }.get(), Err(DiskFull));
     });
     assert_eq!(one_alert(alerts).location.function, "macro_shapes::get");
+}
+
+#[test]
+fn method_with_mut_self_can_return_a_borrow_of_self() {
+    let mut counter = Counter { count: 1 };
+    let alerts = capture_alerts(|| {
+        *counter.count_mut().unwrap() += 4;
+        assert_eq!(counter.count, 5);
+        assert_eq!(Counter { count: 0 }.count_mut(), Err(DiskFull));
+    });
+    assert_eq!(
+        one_alert(alerts).location.function,
+        "macro_shapes::count_mut"
+    );
 }
 
 #[test]

@@ -11,7 +11,7 @@
 //!     static __NOTIFY_SITE: ::notify_core::__private::CallSite = /* ... */;
 //!     let __notify_context = ::notify_core::__private::Context::capture(|| vec![("a", ::notify_core::__private::debug(&a))]);
 //!     let __notify_guard = ::notify_core::__private::PanicGuard::new(|| &__NOTIFY_SITE, __notify_context);
-//!     let __notify_result: Result<T, E> = (move || { /* body */ })();
+//!     let __notify_result: Result<T, E> = ::notify_core::__private::call_once(move || { /* body */ });
 //!     let __notify_context = __notify_guard.disarm();
 //!     let __notify_result = if ::core::result::Result::is_err(&__notify_result) {
 //!         // Cold and outlined; the `Ok` path keeps the result in registers.
@@ -184,6 +184,15 @@ impl std::fmt::Write for Bounded {
 }
 
 const MAX_CONTEXT_CHARS: usize = 1000;
+
+/// Calls the closure that holds a sync body. Through an `FnOnce` bound, so
+/// the closure is an `FnOnce` closure: a body that returns a borrow of a
+/// captured `&mut` argument (`fn get(&mut self) -> Result<&mut T, E>`)
+/// compiles, which an immediately called closure (inferred `FnMut`) refuses.
+#[inline(always)]
+pub fn call_once<R, F: FnOnce() -> R>(body: F) -> R {
+    body()
+}
 
 /// Lives on the wrapped function's stack. If the body unwinds, its `Drop`
 /// reports the panic (with the backtrace the panic hook stashed); on the

@@ -122,8 +122,8 @@ fn wrap(func: ItemFn, args: &Args) -> TokenStream {
             let __notify_guard = #private::PanicGuard::new(|| &__NOTIFY_SITE, __notify_context);
             // A closure, so that `return` and `?` keep their meaning; its declared
             // return type makes them coerce and convert as in the function.
-            #[allow(clippy::redundant_closure_call, clippy::let_unit_value)]
-            let __notify_result: #result_ty = (move || -> #result_ty #block)();
+            #[allow(clippy::let_unit_value)]
+            let __notify_result: #result_ty = #private::call_once(move || -> #result_ty #block);
             let #keep_context = __notify_guard.disarm();
         }
     };

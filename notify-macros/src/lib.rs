@@ -105,12 +105,14 @@ use proc_macro::TokenStream;
 ///     // Reports a panic from its `Drop` while the body unwinds. The site is
 ///     // named by a closure that captures nothing, so the guard is zero-sized.
 ///     let __notify_guard = ::notify_core::__private::PanicGuard::new(|| &__NOTIFY_SITE, __notify_context);
-///     // A closure, so that `return` and `?` in the body keep their meaning.
-///     let __notify_result: Result<(), ExportError> = (move || {
+///     // A closure, so that `return` and `?` in the body keep their meaning;
+///     // called through an `FnOnce` bound, so the body may return borrows of
+///     // `&mut` arguments.
+///     let __notify_result: Result<(), ExportError> = ::notify_core::__private::call_once(move || {
 ///         let rows = load(day)?;
 ///         upload(rows)?;
 ///         Ok(())
-///     })();
+///     });
 ///     let __notify_context = __notify_guard.disarm();
 ///     let __notify_result = if __notify_result.is_err() {
 ///         // An outlined, cold call that reports the error (Display, source
