@@ -74,6 +74,7 @@ fn wrap(func: ItemFn, args: &Args) -> TokenStream {
         quote!(__notify_context)
     };
 
+    let statements = &block.stmts;
     let body = if sig.asyncness.is_some() {
         quote! {
             let (__notify_result, #keep_context): (#result_ty, _) = #private::Watch::new(
@@ -98,7 +99,9 @@ fn wrap(func: ItemFn, args: &Args) -> TokenStream {
                         let __notify_fake_return: #result_ty = loop {};
                         return __notify_fake_return;
                     }
-                    #block
+                    // The body's statements, not the block: a block as the
+                    // tail would warn `unused_braces` on `async fn f() { x }`.
+                    #(#statements)*
                 },
             )
             .await;
