@@ -6,24 +6,10 @@ mod support;
 use std::time::Duration;
 
 use notify_core::{Discord, Notifier, Severity};
-use support::{discord, Diagnostics, TestServer};
-
-fn notifier(sink: Discord, diagnostics: &Diagnostics, timeout: Duration) -> Notifier {
-    Notifier::builder()
-        .app_name("billing")
-        .sink(sink)
-        .request_timeout(timeout)
-        .on_diagnostic(diagnostics.collector())
-        .build()
-        .unwrap()
-}
+use support::{discord, notifier, Diagnostics, TestServer};
 
 fn hook(server: &TestServer) -> String {
     format!("{}{}", server.url, discord::PATH)
-}
-
-fn statuses(server: &TestServer) -> Vec<u16> {
-    server.requests().iter().map(|(_, s)| *s).collect()
 }
 
 #[test]
@@ -105,7 +91,7 @@ fn unknown_webhook_and_form_errors_are_reported_once_with_discords_reason() {
     );
     gone.report_message(Severity::Error, "gone");
     assert!(gone.flush(Duration::from_secs(10)));
-    assert_eq!(statuses(&server), vec![400, 404], "no retries");
+    assert_eq!(server.statuses(), vec![400, 404], "no retries");
     let lines = diagnostics.lines();
     assert_eq!(lines.len(), 2, "{lines:?}");
     assert!(
@@ -134,7 +120,7 @@ fn retry_after_is_honoured_then_delivered() {
     assert!(n.flush(Duration::from_secs(10)));
     assert_eq!(n.stats().delivered, 1, "{:?}", diagnostics.lines());
     let requests = server.requests();
-    assert_eq!(statuses(&server), vec![429, 204]);
+    assert_eq!(server.statuses(), vec![429, 204]);
     let waited = requests[1].0.at - requests[0].0.at;
     assert!(
         waited >= Duration::from_millis(750),
@@ -158,7 +144,7 @@ fn an_exhausted_bucket_is_waited_out_before_the_next_message() {
     assert!(n.flush(Duration::from_secs(10)));
     assert_eq!(n.stats().delivered, 2, "{:?}", diagnostics.lines());
     let requests = server.requests();
-    assert_eq!(statuses(&server), vec![204, 204], "no 429 provoked");
+    assert_eq!(server.statuses(), vec![204, 204], "no 429 provoked");
     let waited = requests[1].0.at - requests[0].0.at;
     assert!(
         waited >= Duration::from_millis(750),
@@ -179,7 +165,7 @@ fn server_errors_are_retried_until_delivered() {
     n.report_message(Severity::Error, "flaky");
     assert!(n.flush(Duration::from_secs(10)));
     assert_eq!(n.stats().delivered, 1, "{:?}", diagnostics.lines());
-    assert_eq!(statuses(&server), vec![500, 500, 204]);
+    assert_eq!(server.statuses(), vec![500, 500, 204]);
 }
 
 #[test]
@@ -202,33 +188,9 @@ fn nothing_is_lost_when_the_hook_recovers_within_the_retry_budget() {
 
 #[test]
 fn a_silent_or_absent_hook_is_bounded_and_reported() {
-    let diagnostics = Diagnostics::default();
-    for (name, url) in [
-        ("silent", support::never_answers(Duration::from_secs(15))),
-        ("refused", support::refused()),
-    ] {
-        let n = notifier(
-            Discord::new(format!("{url}{}", discord::PATH)).named(name),
-            &diagnostics,
-            Duration::from_millis(300),
-        );
-        let started = std::time::Instant::now();
-        n.report_message(Severity::Error, name);
-        assert!(n.flush(Duration::from_secs(10)));
-        assert!(
-            started.elapsed() < Duration::from_secs(7),
-            "{name}: {:?}",
-            started.elapsed()
-        );
-        assert_eq!(n.stats().failed, 1);
-    }
-    let lines = diagnostics.lines();
-    assert!(
-        lines[0].contains("timed out") || lines[0].contains("no answer"),
-        "{}",
-        lines[0]
-    );
-    assert!(lines[1].contains("could not connect"), "{}", lines[1]);
+    support::assert_unreachable_is_bounded_and_reported(|url, name| {
+        Discord::new(format!("{url}{}", discord::PATH)).named(name)
+    });
 }
 
 #[test]

@@ -6,24 +6,10 @@ mod support;
 use std::time::Duration;
 
 use notify_core::{Notifier, Severity, Slack};
-use support::{slack, Diagnostics, TestServer};
-
-fn notifier(sink: Slack, diagnostics: &Diagnostics, timeout: Duration) -> Notifier {
-    Notifier::builder()
-        .app_name("billing")
-        .sink(sink)
-        .request_timeout(timeout)
-        .on_diagnostic(diagnostics.collector())
-        .build()
-        .unwrap()
-}
+use support::{notifier, slack, Diagnostics, TestServer};
 
 fn hook(server: &TestServer) -> String {
     format!("{}{}", server.url, slack::PATH)
-}
-
-fn statuses(server: &TestServer) -> Vec<u16> {
-    server.requests().iter().map(|(_, s)| *s).collect()
 }
 
 #[test]
@@ -118,7 +104,7 @@ fn refusals_are_reported_once_with_slacks_reason() {
     );
     unknown.report_message(Severity::Error, "third");
     assert!(unknown.flush(Duration::from_secs(10)));
-    assert_eq!(statuses(&server), vec![410, 400, 404], "no retries");
+    assert_eq!(server.statuses(), vec![410, 400, 404], "no retries");
     let lines = diagnostics.lines();
     assert_eq!(lines.len(), 3, "{lines:?}");
     assert!(
@@ -148,7 +134,7 @@ fn retry_after_is_honoured_then_delivered() {
     assert!(n.flush(Duration::from_secs(10)));
     assert_eq!(n.stats().delivered, 1, "{:?}", diagnostics.lines());
     let requests = server.requests();
-    assert_eq!(statuses(&server), vec![429, 200]);
+    assert_eq!(server.statuses(), vec![429, 200]);
     let waited = requests[1].0.at - requests[0].0.at;
     assert!(
         waited >= Duration::from_millis(950),
@@ -169,7 +155,7 @@ fn server_errors_are_retried_until_delivered() {
     n.report_message(Severity::Error, "flaky");
     assert!(n.flush(Duration::from_secs(10)));
     assert_eq!(n.stats().delivered, 1, "{:?}", diagnostics.lines());
-    assert_eq!(statuses(&server), vec![500, 500, 200]);
+    assert_eq!(server.statuses(), vec![500, 500, 200]);
 }
 
 #[test]
@@ -192,33 +178,9 @@ fn nothing_is_lost_when_the_hook_recovers_within_the_retry_budget() {
 
 #[test]
 fn a_silent_or_absent_hook_is_bounded_and_reported() {
-    let diagnostics = Diagnostics::default();
-    for (name, url) in [
-        ("silent", support::never_answers(Duration::from_secs(15))),
-        ("refused", support::refused()),
-    ] {
-        let n = notifier(
-            Slack::new(format!("{url}{}", slack::PATH)).named(name),
-            &diagnostics,
-            Duration::from_millis(300),
-        );
-        let started = std::time::Instant::now();
-        n.report_message(Severity::Error, name);
-        assert!(n.flush(Duration::from_secs(10)));
-        assert!(
-            started.elapsed() < Duration::from_secs(7),
-            "{name}: {:?}",
-            started.elapsed()
-        );
-        assert_eq!(n.stats().failed, 1);
-    }
-    let lines = diagnostics.lines();
-    assert!(
-        lines[0].contains("timed out") || lines[0].contains("no answer"),
-        "{}",
-        lines[0]
-    );
-    assert!(lines[1].contains("could not connect"), "{}", lines[1]);
+    support::assert_unreachable_is_bounded_and_reported(|url, name| {
+        Slack::new(format!("{url}{}", slack::PATH)).named(name)
+    });
 }
 
 #[test]

@@ -11,12 +11,9 @@ use support::{telegram, Diagnostics};
 const TOKEN: &str = "123456:TEST-TOKEN";
 
 fn notifier(sink: Telegram, diagnostics: &Diagnostics, timeout: Duration) -> Notifier {
-    Notifier::builder()
-        .app_name("billing")
+    support::builder(diagnostics, timeout)
         .environment("prod")
         .sink(sink)
-        .request_timeout(timeout)
-        .on_diagnostic(diagnostics.collector())
         .build()
         .unwrap()
 }

@@ -46,18 +46,11 @@ fn receiver() -> TestServer {
 }
 
 fn notifier(sink: Webhook, diagnostics: &Diagnostics, timeout: Duration) -> Notifier {
-    Notifier::builder()
-        .app_name("billing")
+    support::builder(diagnostics, timeout)
         .environment("prod")
         .sink(sink)
-        .request_timeout(timeout)
-        .on_diagnostic(diagnostics.collector())
         .build()
         .unwrap()
-}
-
-fn statuses(server: &TestServer) -> Vec<u16> {
-    server.requests().iter().map(|(_, s)| *s).collect()
 }
 
 #[test]
@@ -169,7 +162,7 @@ fn an_unsigned_or_wrongly_signed_sink_is_refused_and_reported_once() {
         .headers
         .get(webhook::SIGNATURE_HEADER)
         .is_none());
-    assert_eq!(statuses(&server), vec![401, 401], "no retries");
+    assert_eq!(server.statuses(), vec![401, 401], "no retries");
     let lines = diagnostics.lines();
     assert!(
         lines[0].contains("\"unsigned\"") && lines[0].contains("HTTP 401: unsigned"),
@@ -204,7 +197,7 @@ fn rate_limits_and_server_errors_are_retried_until_delivered() {
     assert!(n.flush(Duration::from_secs(15)));
     assert_eq!(n.stats().delivered, 1, "{:?}", diagnostics.lines());
     let requests = server.requests();
-    assert_eq!(statuses(&server), vec![429, 503, 500, 204]);
+    assert_eq!(server.statuses(), vec![429, 503, 500, 204]);
     assert!(requests[1].0.at - requests[0].0.at >= Duration::from_millis(950));
 }
 
@@ -278,7 +271,7 @@ fn the_environment_configures_a_signed_webhook() {
     n.report_message(Severity::Error, "from the environment");
     assert!(n.flush(Duration::from_secs(10)));
     assert_eq!(n.stats().delivered, 1);
-    assert_eq!(statuses(&server), vec![204]);
+    assert_eq!(server.statuses(), vec![204]);
 }
 
 #[test]

@@ -126,6 +126,11 @@ impl TestServer {
         TestServer { url, state }
     }
 
+    /// The status of every answer so far, in order.
+    pub fn statuses(&self) -> Vec<u16> {
+        self.requests().iter().map(|(_, s)| *s).collect()
+    }
+
     /// The next replies for requests under `key`, before the verdict applies
     /// again (a request the platform would refuse is refused all the same).
     pub fn script(&self, key: &str, replies: impl IntoIterator<Item = Reply>) {
@@ -206,6 +211,56 @@ pub fn refused() -> String {
     let url = format!("http://{}", listener.local_addr().unwrap());
     drop(listener);
     url
+}
+
+/// A builder for a notifier under test: app "billing", the given request
+/// timeout, diagnostics collected.
+pub fn builder(diagnostics: &Diagnostics, timeout: Duration) -> notify_core::NotifierBuilder {
+    notify_core::Notifier::builder()
+        .app_name("billing")
+        .request_timeout(timeout)
+        .on_diagnostic(diagnostics.collector())
+}
+
+/// A notifier with one sink under test (see [`builder`]).
+pub fn notifier(
+    sink: impl notify_core::Sink,
+    diagnostics: &Diagnostics,
+    timeout: Duration,
+) -> notify_core::Notifier {
+    builder(diagnostics, timeout).sink(sink).build().unwrap()
+}
+
+/// A destination that never answers, then one where nothing listens: each
+/// alert fails within the bounded retry budget, and each failure is
+/// reported once with its reason. `sink` makes the sink for a base URL,
+/// named as given.
+pub fn assert_unreachable_is_bounded_and_reported<S: notify_core::Sink>(
+    sink: impl Fn(&str, &'static str) -> S,
+) {
+    let diagnostics = Diagnostics::default();
+    for (name, url) in [
+        ("silent", never_answers(Duration::from_secs(15))),
+        ("refused", refused()),
+    ] {
+        let n = notifier(sink(&url, name), &diagnostics, Duration::from_millis(300));
+        let started = Instant::now();
+        n.report_message(notify_core::Severity::Error, name);
+        assert!(n.flush(Duration::from_secs(10)));
+        assert!(
+            started.elapsed() < Duration::from_secs(7),
+            "{name}: {:?}",
+            started.elapsed()
+        );
+        assert_eq!(n.stats().failed, 1);
+    }
+    let lines = diagnostics.lines();
+    assert!(
+        lines[0].contains("timed out") || lines[0].contains("no answer"),
+        "{}",
+        lines[0]
+    );
+    assert!(lines[1].contains("could not connect"), "{}", lines[1]);
 }
 
 /// Diagnostics of a notifier, collected.
