@@ -22,14 +22,16 @@
 //! [`Memory`](crate::Memory) sink instead.
 
 use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use crate::alert::Alert;
-use crate::config::Settings;
-
-thread_local! {
-    static SCOPE: RefCell<Option<Vec<(crate::capture::Draft, crate::capture::RawBacktrace)>>> = const { RefCell::new(None) };
-}
+use crate::capture::{
+    install_panic_hook, resolve_and_trim, scoped, Destination, Draft, RawBacktrace,
+};
+use crate::settings::Settings;
+use crate::storm::RepeatSlot;
 
 /// Runs `f`, and returns every alert raised on this thread while it ran —
 /// by `#[alert_on_error]`, [`report_error`](crate::report_error) or
@@ -43,49 +45,39 @@ thread_local! {
 /// inside `f`. Scopes do not nest: an inner scope captures, the outer one
 /// then sees nothing of it.
 pub fn capture_alerts(f: impl FnOnce()) -> Vec<Alert> {
-    crate::capture::install_panic_hook();
-    let previous = SCOPE.with(|s| s.borrow_mut().replace(Vec::new()));
-    crate::dispatch::testing_scope_started();
-    struct End(Option<Vec<(crate::capture::Draft, crate::capture::RawBacktrace)>>);
-    impl Drop for End {
-        fn drop(&mut self) {
-            crate::dispatch::testing_scope_ended();
-            let previous = self.0.take();
-            let _ = SCOPE.try_with(|s| {
-                let captured = std::mem::replace(&mut *s.borrow_mut(), previous);
-                CAPTURED.with(|c| *c.borrow_mut() = captured.unwrap_or_default());
-            });
-        }
-    }
-    {
-        let _end = End(previous);
-        f();
-    }
-    let raw = CAPTURED.with(|c| std::mem::take(&mut *c.borrow_mut()));
-    raw.into_iter()
-        .map(|(draft, backtrace)| {
-            draft.complete(settings(), crate::capture::resolve_and_trim(backtrace))
-        })
+    install_panic_hook();
+    let collector = Rc::new(Collector::default());
+    scoped(collector.clone(), f);
+    let drafts = std::mem::take(&mut *collector.drafts.borrow_mut());
+    drafts
+        .into_iter()
+        .map(|(draft, backtrace)| draft.complete(settings(), resolve_and_trim(backtrace)))
         .collect()
 }
 
-thread_local! {
-    static CAPTURED: RefCell<Vec<(crate::capture::Draft, crate::capture::RawBacktrace)>> = const { RefCell::new(Vec::new()) };
+/// The destination of a test scope: keeps every draft.
+#[derive(Default)]
+struct Collector {
+    drafts: RefCell<Vec<(Draft, RawBacktrace)>>,
 }
 
-pub(crate) fn scope_active() -> bool {
-    SCOPE.try_with(|s| s.borrow().is_some()).unwrap_or(false)
+impl Destination for Collector {
+    fn admit(&self, _fingerprint: u64, _slot: Option<&'static RepeatSlot>) -> bool {
+        true
+    }
+
+    fn accept(&self, draft: Draft, backtrace: RawBacktrace) {
+        self.drafts.borrow_mut().push((draft, backtrace));
+    }
+
+    fn flush(&self, _timeout: Duration) -> bool {
+        true
+    }
+
+    fn diagnostic(&self, _message: &str) {}
 }
 
-pub(crate) fn settings() -> &'static Settings {
+fn settings() -> &'static Settings {
     static SETTINGS: OnceLock<Settings> = OnceLock::new();
     SETTINGS.get_or_init(Settings::detect)
-}
-
-pub(crate) fn record(alert: crate::capture::Draft, backtrace: crate::capture::RawBacktrace) {
-    let _ = SCOPE.try_with(|s| {
-        if let Some(alerts) = s.borrow_mut().as_mut() {
-            alerts.push((alert, backtrace));
-        }
-    });
 }

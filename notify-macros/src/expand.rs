@@ -181,6 +181,7 @@ fn call_site(private: &TokenStream, ident: &syn::Ident, args: &Args) -> TokenStr
                 #file,
                 #line,
             ),
+            repeats: #private::RepeatSlot::new(),
         };
     }
 }

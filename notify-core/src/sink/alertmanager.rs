@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 
 use super::{http, impl_route, route_methods, BoxFuture, Route, Sink, SinkError};
 use crate::alert::{rfc3339, Alert, AlertKind};
-use crate::config::ConfigError;
+use crate::error::ConfigError;
 use crate::render::{self, escape, fit};
 
 /// The resolve window unless [`Alertmanager::resolve_after`] says otherwise.

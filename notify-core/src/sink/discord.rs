@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use super::{http, impl_route, route_methods, BoxFuture, Route, Sink, SinkError};
 use crate::alert::{Alert, Severity};
-use crate::config::ConfigError;
+use crate::error::ConfigError;
 use crate::render::escape::{self, cost_of, plain_cost};
 use crate::render::{self, fit};
 

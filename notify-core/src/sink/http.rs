@@ -139,23 +139,23 @@ pub(crate) fn redact_url(url: &str) -> String {
 
 /// Parses `url` as an absolute http(s) URL with a host; the error names
 /// `field` and never contains the URL (it may hold a token or credentials).
-pub(crate) fn parse_url(field: &str, url: &str) -> Result<reqwest::Url, crate::ConfigError> {
+pub(crate) fn parse_url(field: &str, url: &str) -> Result<reqwest::Url, crate::error::ConfigError> {
     let parsed = reqwest::Url::parse(url.trim())
-        .map_err(|e| crate::ConfigError::new(field, format!("not a valid URL ({e})")))?;
+        .map_err(|e| crate::error::ConfigError::new(field, format!("not a valid URL ({e})")))?;
     if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(crate::ConfigError::new(
+        return Err(crate::error::ConfigError::new(
             field,
             "must be an http:// or https:// URL",
         ));
     }
     if parsed.host_str().is_none_or(str::is_empty) {
-        return Err(crate::ConfigError::new(field, "must name a host"));
+        return Err(crate::error::ConfigError::new(field, "must name a host"));
     }
     Ok(parsed)
 }
 
 /// Checks that `url` is an absolute http(s) URL with a host; see [`parse_url`].
-pub(crate) fn check_url(field: &str, url: &str) -> Result<(), crate::ConfigError> {
+pub(crate) fn check_url(field: &str, url: &str) -> Result<(), crate::error::ConfigError> {
     parse_url(field, url).map(drop)
 }
 

@@ -1,5 +1,10 @@
 //! Sinks: where alerts go. One trait, one file per built-in sink, and the
 //! delivery code they share (HTTP client, retries).
+//!
+//! Each HTTP sink is behind its cargo feature (`telegram`, `slack`,
+//! `discord`, `webhook`, `alertmanager`, all on by default); `Console` and
+//! `Memory` are always there. Without any HTTP sink, no HTTP or TLS code is
+//! compiled at all.
 
 use std::fmt;
 use std::future::Future;
@@ -7,24 +12,48 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use crate::alert::{Alert, Severity};
-use crate::config::ConfigError;
+use crate::error::ConfigError;
 
+#[cfg(feature = "alertmanager")]
 mod alertmanager;
 mod console;
+#[cfg(feature = "discord")]
 mod discord;
+// Shared by the HTTP sinks; with some of them left out, others' helpers go unused.
+#[cfg(feature = "http")]
+#[cfg_attr(
+    not(all(
+        feature = "telegram",
+        feature = "slack",
+        feature = "discord",
+        feature = "webhook",
+        feature = "alertmanager"
+    )),
+    allow(dead_code)
+)]
 pub(crate) mod http;
 mod memory;
 pub(crate) mod retry;
+#[cfg(feature = "slack")]
 mod slack;
+#[cfg(feature = "telegram")]
 mod telegram;
+mod transport;
+#[cfg(feature = "webhook")]
 mod webhook;
 
+#[cfg(feature = "alertmanager")]
 pub use alertmanager::Alertmanager;
 pub use console::Console;
+#[cfg(feature = "discord")]
 pub use discord::Discord;
 pub use memory::Memory;
+#[cfg(feature = "slack")]
 pub use slack::Slack;
+#[cfg(feature = "telegram")]
 pub use telegram::{Telegram, TELEGRAM_API_URL};
+pub(crate) use transport::Transport;
+#[cfg(feature = "webhook")]
 pub use webhook::Webhook;
 
 /// A boxed, `Send` future, as [`Sink::send`] returns.
@@ -226,7 +255,7 @@ macro_rules! impl_route {
             }
 
             /// Sends only alerts of this severity or above.
-            pub fn min_severity(mut self, severity: $crate::Severity) -> Self {
+            pub fn min_severity(mut self, severity: $crate::alert::Severity) -> Self {
                 self.route.min_severity = severity;
                 self
             }
@@ -243,7 +272,7 @@ macro_rules! route_methods {
             &self.route.name
         }
 
-        fn severity_threshold(&self) -> $crate::Severity {
+        fn severity_threshold(&self) -> $crate::alert::Severity {
             self.route.min_severity
         }
     };
@@ -358,32 +387,72 @@ impl SinkGroup {
 
 /// The sinks that the `NOTIFY_*` variables configure, in a fixed order.
 /// `get` returns a variable's value, `None` when unset or empty.
+#[cfg_attr(not(feature = "http"), allow(unused_variables))]
 pub(crate) fn from_env(
     get: &dyn Fn(&str) -> Option<String>,
     sinks: &mut Vec<SinkGroup>,
 ) -> Result<(), ConfigError> {
-    // Each HTTP sink adds itself here when its variables are set.
+    // Each HTTP sink adds itself here when its variables are set. A sink
+    // whose feature is off reads nothing: its variables are refused.
+    #[cfg(feature = "telegram")]
     if let Some(sink) = telegram::from_env(get)? {
         sinks.push(SinkGroup::new(sink));
     }
+    #[cfg(feature = "slack")]
     if let Some(sink) = slack::from_env(get)? {
         sinks.push(SinkGroup::new(sink));
     }
+    #[cfg(feature = "discord")]
     if let Some(sink) = discord::from_env(get)? {
         sinks.push(SinkGroup::new(sink));
     }
+    #[cfg(feature = "webhook")]
     if let Some(sink) = webhook::from_env(get)? {
         sinks.push(SinkGroup::new(sink));
     }
-    // NOTIFY_ALERTMANAGER_URL:
+    #[cfg(feature = "alertmanager")]
     if let Some(sink) = alertmanager::from_env(get)? {
         sinks.push(SinkGroup::new(sink));
+    }
+    for (feature, variables) in DISABLED_SINKS {
+        if let Some(variable) = variables.iter().find(|v| get(v).is_some()) {
+            return Err(ConfigError::new(
+                *variable,
+                format!(
+                    "is set, but notify-core was built without its `{feature}` feature; \
+                     enable the feature or unset the variable"
+                ),
+            ));
+        }
     }
     Ok(())
 }
 
+/// The sinks whose cargo feature is off, and the variables that would
+/// configure them: setting one is an error, not silence.
+const DISABLED_SINKS: &[(&str, &[&str])] = &[
+    #[cfg(not(feature = "telegram"))]
+    (
+        "telegram",
+        &[
+            "NOTIFY_TELEGRAM_BOT_TOKEN",
+            "NOTIFY_TELEGRAM_CHAT_ID",
+            "NOTIFY_TELEGRAM_API_URL",
+        ],
+    ),
+    #[cfg(not(feature = "slack"))]
+    ("slack", &["NOTIFY_SLACK_WEBHOOK_URL"]),
+    #[cfg(not(feature = "discord"))]
+    ("discord", &["NOTIFY_DISCORD_WEBHOOK_URL"]),
+    #[cfg(not(feature = "webhook"))]
+    ("webhook", &["NOTIFY_WEBHOOK_URL", "NOTIFY_WEBHOOK_SECRET"]),
+    #[cfg(not(feature = "alertmanager"))]
+    ("alertmanager", &["NOTIFY_ALERTMANAGER_URL"]),
+];
+
 /// Validates a sink configured from the environment, naming the variable
 /// (not the builder field) in the error: `renames` maps fields to variables.
+#[cfg(feature = "http")]
 pub(crate) fn validate_from_env(
     sink: &dyn Sink,
     renames: &[(&str, &str)],

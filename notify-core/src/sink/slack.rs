@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use super::{http, impl_route, route_methods, BoxFuture, Route, Sink, SinkError};
 use crate::alert::Alert;
-use crate::config::ConfigError;
+use crate::error::ConfigError;
 use crate::render::escape::{self, slack, slack_cost};
 use crate::render::{self, fit};
 

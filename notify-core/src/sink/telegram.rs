@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use super::{http, impl_route, route_methods, BoxFuture, Route, Sink, SinkError};
 use crate::alert::Alert;
-use crate::config::ConfigError;
+use crate::error::ConfigError;
 use crate::render::escape::{self, cost_of, html, html_cost};
 use crate::render::{self, fit};
 

@@ -5,7 +5,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::{http, impl_route, route_methods, BoxFuture, Route, Sink, SinkError};
 use crate::alert::Alert;
-use crate::config::ConfigError;
+use crate::error::ConfigError;
 use crate::webhook::{sign, AlertDocument, SIGNATURE_HEADER};
 
 /// Posts each alert as a [`notify.alert/v1`](crate::webhook) JSON document to

@@ -1,83 +1,16 @@
-//! Configuration: the builder, the environment, and [`ConfigError`].
+//! [`NotifierBuilder`]: configuration in code, validated when built.
 
 use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::dispatch::{FlushGuard, Notifier};
-use crate::sink::{Console, Sink, SinkGroup};
-
-/// Invalid configuration, found when the notifier is built. Names the field
-/// at fault; never contains a secret's value.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    field: String,
-    reason: String,
-}
-
-impl ConfigError {
-    /// An error in `field` (a builder method or an environment variable).
-    pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        ConfigError {
-            field: field.into(),
-            reason: reason.into(),
-        }
-    }
-
-    /// The field at fault: a builder method (`dedup_window`) or an
-    /// environment variable (`NOTIFY_DEDUP_WINDOW_SECS`).
-    pub fn field(&self) -> &str {
-        &self.field
-    }
-
-    /// What is wrong with it.
-    pub fn reason(&self) -> &str {
-        &self.reason
-    }
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "invalid notify configuration: {}: {}",
-            self.field, self.reason
-        )
-    }
-}
-
-impl std::error::Error for ConfigError {}
-
-/// A callback for the notifier's own diagnostics (a sink's refusal, a dropped
-/// alert); by default they go to stderr, one line each.
-pub type DiagnosticFn = Arc<dyn Fn(&str) + Send + Sync>;
-
-/// What every alert of a notifier shares.
-#[derive(Clone)]
-pub(crate) struct Settings {
-    pub(crate) app_name: String,
-    pub(crate) environment: Option<String>,
-    pub(crate) host: String,
-}
-
-impl Settings {
-    pub(crate) fn detect() -> Self {
-        Settings {
-            app_name: default_app_name(),
-            environment: None,
-            host: gethostname::gethostname().to_string_lossy().into_owned(),
-        }
-    }
-}
-
-fn default_app_name() -> String {
-    std::env::current_exe()
-        .ok()
-        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| String::from("app"))
-}
+use super::install::{self, FlushGuard};
+use crate::diagnostic::DiagnosticFn;
+use crate::dispatch::{Notifier, NotifierOptions};
+use crate::error::ConfigError;
+use crate::settings::Settings;
+use crate::sink::{Sink, SinkGroup};
 
 /// The default window in which repeats of one alert are counted, not sent.
 pub const DEFAULT_DEDUP_WINDOW: Duration = Duration::from_secs(60);
@@ -111,16 +44,16 @@ pub const DEFAULT_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 /// ```
 #[must_use = "a builder does nothing until .install() or .build()"]
 pub struct NotifierBuilder {
-    pub(crate) app_name: Option<String>,
-    pub(crate) environment: Option<String>,
-    pub(crate) sinks: Vec<SinkGroup>,
-    pub(crate) dedup_window: Duration,
-    pub(crate) queue_capacity: usize,
-    pub(crate) max_fingerprints: usize,
-    pub(crate) request_timeout: Duration,
-    pub(crate) flush_timeout: Duration,
-    pub(crate) diagnostics: Option<DiagnosticFn>,
-    pub(crate) defaulted_to_console: bool,
+    pub(super) app_name: Option<String>,
+    pub(super) environment: Option<String>,
+    pub(super) sinks: Vec<SinkGroup>,
+    pub(super) dedup_window: Duration,
+    pub(super) queue_capacity: usize,
+    pub(super) max_fingerprints: usize,
+    pub(super) request_timeout: Duration,
+    pub(super) flush_timeout: Duration,
+    pub(super) diagnostics: Option<DiagnosticFn>,
+    pub(super) defaulted_to_console: bool,
 }
 
 impl fmt::Debug for NotifierBuilder {
@@ -230,7 +163,7 @@ impl NotifierBuilder {
     /// `#[alert_on_error]`.
     pub fn build(self) -> Result<Notifier, ConfigError> {
         self.validate()?;
-        Notifier::start(self)
+        Notifier::start(self.into_options())
     }
 
     /// Validates, starts, and makes this the global notifier that
@@ -239,10 +172,37 @@ impl NotifierBuilder {
     /// whose `Drop` flushes pending alerts. A second install is an error.
     pub fn install(self) -> Result<FlushGuard, ConfigError> {
         self.validate()?;
-        crate::dispatch::install(self)
+        if install::is_installed() {
+            return Err(install::already_installed());
+        }
+        let defaulted_to_console = self.defaulted_to_console;
+        let notifier = Notifier::start(self.into_options())?;
+        install::install(notifier, defaulted_to_console)
     }
 
-    fn validate(&self) -> Result<(), ConfigError> {
+    fn into_options(self) -> NotifierOptions {
+        let mut settings = Settings::detect();
+        if let Some(name) = self.app_name {
+            settings.app_name = name;
+        }
+        settings.environment = self.environment;
+        NotifierOptions {
+            settings,
+            sinks: self
+                .sinks
+                .into_iter()
+                .flat_map(|group| group.parts)
+                .collect(),
+            dedup_window: self.dedup_window,
+            max_fingerprints: self.max_fingerprints,
+            queue_capacity: self.queue_capacity,
+            request_timeout: self.request_timeout,
+            flush_timeout: self.flush_timeout,
+            diagnostics: self.diagnostics,
+        }
+    }
+
+    pub(super) fn validate(&self) -> Result<(), ConfigError> {
         if let Some(name) = &self.app_name {
             check_label("app_name", name)?;
         }
@@ -294,52 +254,16 @@ impl NotifierBuilder {
         }
         Ok(())
     }
+}
 
-    /// Configuration from the `NOTIFY_*` environment variables (see
-    /// [`init_from_env`](crate::init_from_env)).
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_env_with(|name| std::env::var(name).ok())
-    }
-
-    /// Like [`from_env`](Self::from_env), reading variables through `get`
-    /// (for tests, or another source of configuration). Empty values count
-    /// as unset.
-    pub fn from_env_with(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
-        let mut builder = NotifierBuilder::default();
-        if let Some(name) = get("NOTIFY_APP_NAME") {
-            check_label("NOTIFY_APP_NAME", &name)?;
-            builder = builder.app_name(name);
-        }
-        if let Some(env) = get("NOTIFY_ENVIRONMENT") {
-            check_label("NOTIFY_ENVIRONMENT", &env)?;
-            builder = builder.environment(env);
-        }
-        if let Some(secs) = get("NOTIFY_DEDUP_WINDOW_SECS") {
-            let secs: u64 = secs.trim().parse().map_err(|_| {
-                ConfigError::new(
-                    "NOTIFY_DEDUP_WINDOW_SECS",
-                    format!("expected a whole number of seconds, got {secs:?}"),
-                )
-            })?;
-            if secs > 86_400 {
-                return Err(ConfigError::new(
-                    "NOTIFY_DEDUP_WINDOW_SECS",
-                    "must be at most 86400 (one day)",
-                ));
-            }
-            builder = builder.dedup_window(Duration::from_secs(secs));
-        }
-        crate::sink::from_env(&get, &mut builder.sinks)?;
-        if builder.sinks.is_empty() {
-            builder.sinks.push(SinkGroup::new(Console::new()));
-            builder.defaulted_to_console = true;
-        }
-        Ok(builder)
+impl Notifier {
+    /// Starts configuring a notifier.
+    pub fn builder() -> NotifierBuilder {
+        NotifierBuilder::default()
     }
 }
 
-fn check_label(field: &str, value: &str) -> Result<(), ConfigError> {
+pub(super) fn check_label(field: &str, value: &str) -> Result<(), ConfigError> {
     if value.trim().is_empty() {
         return Err(ConfigError::new(field, "must not be empty"));
     }
@@ -353,59 +277,4 @@ fn check_label(field: &str, value: &str) -> Result<(), ConfigError> {
         ));
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::sink::{Memory, SinkExt};
-
-    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |name| {
-            vars.iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| (*v).to_owned())
-        }
-    }
-
-    #[test]
-    fn bad_dedup_window_names_the_variable() {
-        let err = NotifierBuilder::from_env_with(env(&[("NOTIFY_DEDUP_WINDOW_SECS", "soon")]))
-            .unwrap_err();
-        assert_eq!(err.field(), "NOTIFY_DEDUP_WINDOW_SECS");
-    }
-
-    #[test]
-    fn no_sink_variable_means_console() {
-        let b = NotifierBuilder::from_env_with(env(&[("NOTIFY_APP_NAME", "billing")])).unwrap();
-        assert!(b.defaulted_to_console);
-        assert_eq!(b.sinks[0].name, "console");
-        assert_eq!(b.app_name.as_deref(), Some("billing"));
-    }
-
-    #[test]
-    fn duplicate_sink_names_are_rejected() {
-        let err = NotifierBuilder::default()
-            .sink(Memory::new())
-            .sink(Memory::new())
-            .build()
-            .unwrap_err();
-        assert_eq!(err.field(), "sink[1].named");
-        assert!(NotifierBuilder::default()
-            .sink(Memory::new())
-            .sink(Memory::new().named("other"))
-            .build()
-            .is_ok());
-        let _ = SinkExt::named(Memory::new(), "x");
-    }
-
-    #[test]
-    fn zero_queue_capacity_is_rejected() {
-        let err = NotifierBuilder::default()
-            .queue_capacity(0)
-            .build()
-            .unwrap_err();
-        assert_eq!(err.field(), "queue_capacity");
-        assert!(err.to_string().contains("queue_capacity"));
-    }
 }

@@ -1,9 +1,8 @@
 //! Storm control: the same alert repeated in a loop is sent once, counted
 //! while its window is open, and summarised when the window closes.
 //!
-//! A fingerprint is the call site + kind + error text; the text is streamed
-//! into the hasher through `fmt::Write`, never formatted into a `String`, so
-//! checking a repeat allocates nothing. The table is sharded and capped (the
+//! Alerts are keyed by their [fingerprint](crate::fingerprint); checking a
+//! repeat allocates nothing. The table is sharded and capped (the
 //! shards' capacities add up to exactly `max_fingerprints`): when a shard is
 //! full, its oldest entry is evicted and the eviction is counted. An evicted
 //! entry's repeats are never forgotten: they are summarised at once, or, if
@@ -11,143 +10,19 @@
 //! kept aside as an *orphan* until the template arrives.
 
 use std::collections::HashMap;
-use std::fmt::{self, Write as _};
 use std::hash::Hasher;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
+mod repeat_slot;
+
+pub use repeat_slot::RepeatSlot;
+
 use crate::alert::{Alert, Repeats};
+use crate::sys::monotonic_ms;
+use repeat_slot::{Arming, Counted};
 
 const SHARDS: usize = 16;
-
-/// A stable 64-bit hasher (FxHash-style, processes 8 bytes at a time), so the
-/// same failure has the same fingerprint in every process of a fleet. The
-/// byte stream is cut into little-endian 8-byte words however it was
-/// written: streaming a text in pieces gives the hash of the whole.
-#[derive(Default, Clone, Copy)]
-pub(crate) struct Fingerprinter {
-    hash: u64,
-    /// Bytes of the word being filled, little-endian.
-    pending: u64,
-    /// How many bytes `pending` holds (0..8).
-    len: u32,
-}
-
-const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-
-impl Fingerprinter {
-    /// A fresh hasher (usable in `const` context).
-    pub(crate) const fn new() -> Self {
-        Fingerprinter {
-            hash: 0,
-            pending: 0,
-            len: 0,
-        }
-    }
-
-    #[inline(always)]
-    const fn mix(&mut self, word: u64) {
-        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(SEED);
-    }
-
-    #[inline]
-    pub(crate) fn str(&mut self, s: &str) {
-        self.bytes(s.as_bytes());
-        // A separator so ("ab","c") and ("a","bc") differ.
-        self.byte(0xff);
-    }
-
-    #[inline(always)]
-    pub(crate) const fn byte(&mut self, b: u8) {
-        self.pending |= (b as u64) << (8 * self.len);
-        self.len += 1;
-        if self.len == 8 {
-            let word = self.pending;
-            self.mix(word);
-            self.pending = 0;
-            self.len = 0;
-        }
-    }
-
-    // Byte loops for the unaligned head and tail (at most 7 bytes each)
-    // rather than `copy_from_slice`: short writes are the common case (a
-    // `Display` impl writes in small pieces), and a `memcpy` call per piece
-    // cost more than the hashing.
-    pub(crate) fn bytes(&mut self, mut bytes: &[u8]) {
-        while self.len != 0 {
-            let Some((&b, rest)) = bytes.split_first() else {
-                return;
-            };
-            self.byte(b);
-            bytes = rest;
-        }
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk); // constant length: a plain load
-            self.mix(u64::from_le_bytes(word));
-        }
-        for &b in chunks.remainder() {
-            self.byte(b);
-        }
-    }
-
-    /// [`Fingerprinter::str`] in `const` context, for call sites hashed at
-    /// compile time (the same result; the run-time one is faster).
-    pub(crate) const fn str_const(&mut self, s: &str) {
-        self.bytes_const(s.as_bytes());
-        self.byte(0xff);
-    }
-
-    /// [`Fingerprinter::bytes`] in `const` context.
-    pub(crate) const fn bytes_const(&mut self, bytes: &[u8]) {
-        let mut i = 0;
-        while i < bytes.len() {
-            self.byte(bytes[i]);
-            i += 1;
-        }
-    }
-
-    pub(crate) fn finish(mut self) -> u64 {
-        if self.len > 0 {
-            let word = self.pending ^ (u64::from(self.len) << 56);
-            self.mix(word);
-        }
-        // Final avalanche (from splitmix64), so close inputs spread over the shards.
-        let mut z = self.hash;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-}
-
-impl fmt::Write for Fingerprinter {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        self.bytes(s.as_bytes());
-        Ok(())
-    }
-}
-
-impl Hasher for Fingerprinter {
-    fn finish(&self) -> u64 {
-        Fingerprinter::finish(*self)
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        self.bytes(bytes);
-    }
-}
-
-/// Streams `value`'s `Display` into a fingerprint without allocating.
-pub(crate) fn hash_display(fp: &mut Fingerprinter, value: &dyn fmt::Display) {
-    let _ = write!(fp, "{value}");
-    fp.byte(0xfe);
-}
-
-/// Streams `value`'s `Debug` into a fingerprint without allocating.
-pub(crate) fn hash_debug(fp: &mut Fingerprinter, value: &dyn fmt::Debug) {
-    let _ = write!(fp, "{value:?}");
-    fp.byte(0xfe);
-}
 
 /// What to do with an alert.
 #[derive(Debug)]
@@ -168,6 +43,52 @@ struct Entry {
     last: u64,
     /// The alert that opened the window, to build its summary from.
     template: Option<Arc<Alert>>,
+    /// The call site's repeat slot, when this entry holds it: repeats
+    /// counted there belong to `count` (see [`Entry::absorb`]).
+    arming: Option<Arming>,
+}
+
+impl Entry {
+    fn new(now: u64) -> Self {
+        Entry {
+            window_start: now,
+            count: 0,
+            first: now,
+            last: now,
+            template: None,
+            arming: None,
+        }
+    }
+
+    /// Adds repeats counted in the call site's slot.
+    fn add(&mut self, counted: Counted) {
+        if counted.count == 0 {
+            return;
+        }
+        if self.count == 0 {
+            self.first = counted.first_ms;
+        } else {
+            self.first = self.first.min(counted.first_ms);
+        }
+        self.last = self.last.max(counted.last_ms);
+        self.count += counted.count;
+    }
+
+    /// Takes in what the slot counted; the slot stays armed. Every reader
+    /// of `count` absorbs first.
+    fn absorb(&mut self) {
+        if let Some(arming) = &self.arming {
+            let counted = arming.drain();
+            self.add(counted);
+        }
+    }
+
+    /// Takes in what the slot counted and frees it for another entry.
+    fn disarm(&mut self) {
+        if let Some(arming) = self.arming.take() {
+            self.add(arming.release());
+        }
+    }
 }
 
 struct Shard {
@@ -204,36 +125,6 @@ impl Hasher for PassThrough {
     }
 }
 
-/// Milliseconds on a monotonic clock, for windows.
-///
-/// On Linux this is `CLOCK_MONOTONIC_COARSE`: read from the vDSO without
-/// touching the hardware clock (a few ns, against ~25 ns for the precise
-/// clock on a VM — a sixth of a suppressed repeat's cost), in ticks of
-/// 1–4 ms. Windows are counted in milliseconds and last seconds, so a tick
-/// of error is nothing. Elsewhere it is [`std::time::Instant`].
-fn monotonic_ms() -> u64 {
-    #[cfg(target_os = "linux")]
-    {
-        let mut now = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: `now` is a valid out-pointer; the clock id is a constant
-        // that every Linux since 2.6.32 has.
-        if unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut now) } == 0 {
-            return (now.tv_sec as u64)
-                .saturating_mul(1000)
-                .saturating_add(now.tv_nsec as u64 / 1_000_000);
-        }
-    }
-    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
-    START
-        .get_or_init(std::time::Instant::now)
-        .elapsed()
-        .as_millis()
-        .min(u128::from(u64::MAX)) as u64
-}
-
 /// Fingerprint table, sharded by fingerprint.
 pub(crate) struct StormControl {
     window: Duration,
@@ -247,6 +138,8 @@ pub(crate) struct StormControl {
     lost: std::sync::atomic::AtomicU64,
     /// Bound on each shard's orphans.
     max_orphans: usize,
+    /// Tells this table's armings of call sites' slots from another's.
+    id: u64,
 }
 
 impl StormControl {
@@ -276,6 +169,10 @@ impl StormControl {
             evicted: std::sync::atomic::AtomicU64::new(0),
             lost: std::sync::atomic::AtomicU64::new(0),
             max_orphans: in_flight.max(MIN_ORPHANS),
+            id: {
+                static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+                NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            },
         }
     }
 
@@ -314,45 +211,56 @@ impl StormControl {
     }
 
     /// The caller's-thread check: allocation-free for a suppressed repeat.
-    pub(crate) fn check(&self, fingerprint: u64) -> Decision {
+    ///
+    /// `slot` is the call site's [`RepeatSlot`], if the report comes from
+    /// one: a repeat of the fingerprint it is armed for is counted there,
+    /// with one compare-and-swap, before the shared table is touched.
+    pub(crate) fn check(&self, fingerprint: u64, slot: Option<&'static RepeatSlot>) -> Decision {
         if self.window_ms == 0 {
             return Decision::Send(None);
         }
         let now = self.now_ms();
+        if slot.is_some_and(|slot| slot.count_repeat(self.id, fingerprint, now)) {
+            return Decision::Suppress;
+        }
         let mut shard = self.shard(fingerprint);
         if let Some(entry) = shard.entries.get_mut(&fingerprint) {
-            if now < entry.window_start.saturating_add(self.window_ms) {
+            entry.absorb();
+            let until = entry.window_start.saturating_add(self.window_ms);
+            if now < until {
                 if entry.count == 0 {
                     entry.first = now;
                 }
                 entry.count += 1;
                 entry.last = now;
+                if entry.arming.is_none() {
+                    // The slot is free again (its last holder's window
+                    // closed): the next repeats are counted there.
+                    entry.arming = slot.and_then(|s| s.arm(self.id, fingerprint, until));
+                }
                 return Decision::Suppress;
             }
             // The window closed: its repeats (if the sweeper has not taken
             // them yet) are summarised now, and this alert opens a new window.
+            entry.disarm();
             let summary = self.take_summary(entry);
             entry.window_start = now;
             // The new window's summary is built from its own first alert
             // (this one), once it reaches the dispatcher; if it never does,
             // `forget` can drop the entry.
             entry.template = None;
+            entry.arming =
+                slot.and_then(|s| s.arm(self.id, fingerprint, now.saturating_add(self.window_ms)));
             return Decision::Send(summary);
         }
         let mut summary = None;
         if shard.entries.len() >= shard.cap {
             summary = self.evict_oldest(&mut shard);
         }
-        shard.entries.insert(
-            fingerprint,
-            Entry {
-                window_start: now,
-                count: 0,
-                first: now,
-                last: now,
-                template: None,
-            },
-        );
+        let mut entry = Entry::new(now);
+        entry.arming =
+            slot.and_then(|s| s.arm(self.id, fingerprint, now.saturating_add(self.window_ms)));
+        shard.entries.insert(fingerprint, entry);
         Decision::Send(summary)
     }
 
@@ -361,8 +269,9 @@ impl StormControl {
     /// was never sent. Returns the repeats it had counted meanwhile.
     pub(crate) fn forget(&self, fingerprint: u64) -> u64 {
         let mut shard = self.shard(fingerprint);
-        match shard.entries.get(&fingerprint) {
+        match shard.entries.get_mut(&fingerprint) {
             Some(entry) if entry.template.is_none() => {
+                entry.disarm();
                 let count = entry.count;
                 shard.entries.remove(&fingerprint);
                 count
@@ -411,6 +320,7 @@ impl StormControl {
             .min_by_key(|(_, e)| e.window_start)
             .map(|(k, _)| *k)?;
         let mut entry = shard.entries.remove(&oldest)?;
+        entry.disarm();
         self.evicted
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if entry.count > 0 && entry.template.is_none() {
@@ -453,6 +363,12 @@ impl StormControl {
             let mut shard = shard.lock().unwrap_or_else(|p| p.into_inner());
             shard.entries.retain(|_, entry| {
                 let closed = now >= entry.window_start.saturating_add(self.window_ms);
+                if closed {
+                    // No repeat is counted in the slot past the window's end.
+                    entry.disarm();
+                } else if all {
+                    entry.absorb();
+                }
                 if closed || all {
                     if let Some(summary) = self.take_summary(entry) {
                         out.push(summary);
@@ -479,6 +395,18 @@ impl StormControl {
             .iter()
             .map(|s| s.lock().unwrap_or_else(|p| p.into_inner()).entries.len())
             .sum()
+    }
+}
+
+impl Drop for StormControl {
+    /// Frees the call sites' slots this table armed, for the next table.
+    fn drop(&mut self) {
+        for shard in self.shards.iter_mut() {
+            let shard = shard.get_mut().unwrap_or_else(|p| p.into_inner());
+            for entry in shard.entries.values_mut() {
+                entry.disarm();
+            }
+        }
     }
 }
 
@@ -516,71 +444,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_const_hashing_gives_the_run_time_hash() {
-        let text = "billing::export::nightly — 결제 실패 🙈 (attempt 12345678901)";
-        for split in 0..text.len() {
-            if !text.is_char_boundary(split) {
-                continue;
-            }
-            let (head, tail) = text.split_at(split);
-            let mut run_time = Fingerprinter::new();
-            run_time.bytes(head.as_bytes());
-            run_time.str(tail);
-            let mut compile_time = Fingerprinter::new();
-            compile_time.bytes_const(head.as_bytes());
-            compile_time.str_const(tail);
-            assert_eq!(run_time.finish(), compile_time.finish(), "split at {split}");
-        }
-    }
-
-    #[test]
-    fn fingerprint_is_the_same_however_the_text_is_streamed() {
-        let mut a = Fingerprinter::default();
-        a.bytes(b"hello world, this is long");
-        let mut b = Fingerprinter::default();
-        for chunk in [&b"hel"[..], b"lo world", b", this is", b" long"] {
-            b.bytes(chunk);
-        }
-        assert_eq!(a.finish(), b.finish());
-    }
-
-    #[test]
-    fn fingerprints_are_stable_across_versions_and_processes() {
-        // Pinned: a fleet's processes, and the next release, must agree.
-        let mut a = Fingerprinter::default();
-        a.bytes(b"hello world, this is long");
-        assert_eq!(a.finish(), 0xb356_abd3_cb24_65f0);
-        let mut b = Fingerprinter::default();
-        b.str("disk full");
-        assert_eq!(b.finish(), 0xfb2c_a2e4_40a2_2b52);
-    }
-
-    #[test]
-    fn different_text_gives_a_different_fingerprint() {
-        let mut a = Fingerprinter::default();
-        a.str("ab");
-        a.str("c");
-        let mut b = Fingerprinter::default();
-        b.str("a");
-        b.str("bc");
-        assert_ne!(a.finish(), b.finish());
-    }
-
-    #[test]
     fn repeats_inside_the_window_are_suppressed() {
         let storm = StormControl::new(Duration::from_secs(60), 100, 1024);
-        assert!(matches!(storm.check(7), Decision::Send(None)));
+        assert!(matches!(storm.check(7, None), Decision::Send(None)));
         for _ in 0..10 {
-            assert!(matches!(storm.check(7), Decision::Suppress));
+            assert!(matches!(storm.check(7, None), Decision::Suppress));
         }
-        assert!(matches!(storm.check(8), Decision::Send(None)));
+        assert!(matches!(storm.check(8, None), Decision::Send(None)));
     }
 
     #[test]
     fn table_is_capped() {
         let storm = StormControl::new(Duration::from_secs(60), 64, 1024);
         for fp in 0..10_000u64 {
-            let _ = storm.check(fp.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+            let _ = storm.check(fp.wrapping_mul(0x9e37_79b9_7f4a_7c15), None);
         }
         assert!(storm.len() <= 64, "{}", storm.len());
         assert_eq!(storm.take_evicted(), 10_000 - storm.len() as u64);
@@ -591,7 +468,7 @@ mod tests {
         for max in [1, 5, 15, 16, 17, 100, 1000, 1023] {
             let storm = StormControl::new(Duration::from_secs(60), max, 1024);
             for fp in 0..(max as u64 * 40 + 100) {
-                let _ = storm.check(fp.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+                let _ = storm.check(fp.wrapping_mul(0x9e37_79b9_7f4a_7c15), None);
             }
             // Full, and never past the cap.
             assert_eq!(storm.len(), max, "max_fingerprints = {max}");
@@ -637,12 +514,12 @@ mod tests {
     #[test]
     fn evicted_repeats_are_summarised_at_once_when_the_template_is_there() {
         let storm = StormControl::new(Duration::from_secs(60), 1, 1024);
-        assert!(matches!(storm.check(1), Decision::Send(None)));
+        assert!(matches!(storm.check(1, None), Decision::Send(None)));
         storm.set_template(1, template(1));
-        assert!(matches!(storm.check(1), Decision::Suppress));
-        assert!(matches!(storm.check(1), Decision::Suppress));
+        assert!(matches!(storm.check(1, None), Decision::Suppress));
+        assert!(matches!(storm.check(1, None), Decision::Suppress));
         // A second fingerprint evicts the first: its summary comes back.
-        match storm.check(2) {
+        match storm.check(2, None) {
             Decision::Send(Some(summary)) => {
                 assert_eq!(summary.template.fingerprint, 1);
                 assert_eq!(summary.repeats.count, 2);
@@ -655,12 +532,12 @@ mod tests {
     #[test]
     fn evicted_repeats_wait_for_a_template_that_is_still_queued() {
         let storm = StormControl::new(Duration::from_secs(60), 1, 1024);
-        assert!(matches!(storm.check(1), Decision::Send(None)));
+        assert!(matches!(storm.check(1, None), Decision::Send(None)));
         for _ in 0..3 {
-            assert!(matches!(storm.check(1), Decision::Suppress));
+            assert!(matches!(storm.check(1, None), Decision::Suppress));
         }
         // Evicted before the dispatcher saw the first alert of 1.
-        assert!(matches!(storm.check(2), Decision::Send(None)));
+        assert!(matches!(storm.check(2, None), Decision::Send(None)));
         assert_eq!(storm.take_evicted(), 1);
         assert!(storm.sweep(true).is_empty(), "no template yet");
         // The first alert of 1 reaches the dispatcher.
@@ -673,9 +550,9 @@ mod tests {
     #[test]
     fn a_forgotten_orphan_is_not_summarised() {
         let storm = StormControl::new(Duration::from_secs(60), 1, 1024);
-        assert!(matches!(storm.check(1), Decision::Send(None)));
-        assert!(matches!(storm.check(1), Decision::Suppress));
-        assert!(matches!(storm.check(2), Decision::Send(None)));
+        assert!(matches!(storm.check(1, None), Decision::Send(None)));
+        assert!(matches!(storm.check(1, None), Decision::Suppress));
+        assert!(matches!(storm.check(2, None), Decision::Send(None)));
         // The first alert of 1 could not be queued: its repeat is handed back.
         assert_eq!(storm.forget(1), 1);
         storm.set_template(1, template(1));
@@ -685,8 +562,8 @@ mod tests {
     #[test]
     fn a_closed_window_keeps_its_repeats_until_the_template_arrives() {
         let storm = StormControl::new(Duration::from_millis(200), 10, 1024);
-        assert!(matches!(storm.check(1), Decision::Send(None)));
-        assert!(matches!(storm.check(1), Decision::Suppress));
+        assert!(matches!(storm.check(1, None), Decision::Send(None)));
+        assert!(matches!(storm.check(1, None), Decision::Suppress));
         std::thread::sleep(Duration::from_millis(250));
         // Closed, but the first alert is still on its way: nothing to say yet,
         // and nothing forgotten.

@@ -1,0 +1,124 @@
+//! The wrapper of an `async fn` body: each poll runs under a guard.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
+
+use super::guard::{ContextSlot, SiteFn};
+use crate::capture::report_unwinding;
+
+/// Wraps the body of an `async fn`: each poll runs under a guard, so a
+/// panic inside a poll is reported (with the context) before it unwinds into
+/// the executor — which may catch it and drop the future only later, when
+/// nothing is unwinding any more.
+///
+/// It owns the context and hands it back with the body's output, for an
+/// `Err` report. Without `context(...)` the site and the context take no
+/// space, so `Watch<F>` is exactly as large as `F` — the `async fn`'s state
+/// grows by nothing but the state of the `async` block itself.
+pub struct Watch<S: SiteFn, C: ContextSlot, F> {
+    site: S,
+    context: C,
+    future: F,
+}
+
+impl<S: SiteFn, C: ContextSlot, F: Future> Watch<S, C, F> {
+    /// Wraps `future`.
+    #[inline(always)]
+    pub fn new(site: S, context: C, future: F) -> Self {
+        Watch {
+            site,
+            context,
+            future,
+        }
+    }
+}
+
+/// Reports a panic that unwinds out of one poll; forgotten when the poll returns.
+struct PollGuard<'a, S: SiteFn, C: ContextSlot> {
+    site: &'a S,
+    context: &'a mut C,
+}
+
+impl<S: SiteFn, C: ContextSlot> Drop for PollGuard<'_, S, C> {
+    fn drop(&mut self) {
+        // Only reached while unwinding out of the poll.
+        let context = std::mem::take(self.context).into_context();
+        report_unwinding((self.site)(), context);
+    }
+}
+
+impl<S: SiteFn, C: ContextSlot, F: Future> Future for Watch<S, C, F> {
+    type Output = (F::Output, C);
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        // SAFETY: `future` is structurally pinned (never moved out of `self`);
+        // `site` and `context` are not pinned and `Watch` has no Drop impl.
+        let this = unsafe { self.get_unchecked_mut() };
+        #[cfg(panic = "abort")]
+        let entered = crate::capture::abort_mode::enter((this.site)());
+        let guard = PollGuard {
+            site: &this.site,
+            context: &mut this.context,
+        };
+        // SAFETY: as above, `future` is never moved.
+        let poll = unsafe { Pin::new_unchecked(&mut this.future) }.poll(cx);
+        std::mem::forget(guard);
+        #[cfg(panic = "abort")]
+        if entered {
+            crate::capture::abort_mode::leave();
+        }
+        match poll {
+            Poll::Ready(output) => Poll::Ready((output, std::mem::take(&mut this.context))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::guard::{NoContext, PanicGuard};
+    use super::*;
+    use crate::capture::{CallSite, Context, SitePrefix};
+    use crate::storm::RepeatSlot;
+
+    static SITE: CallSite = CallSite {
+        function: "f",
+        module_path: "m",
+        file: "f.rs",
+        line: 1,
+        severity: None,
+        title: None,
+        sinks: &[],
+        fingerprint_prefix: SitePrefix::new("m", "f", "f.rs", 1),
+        repeats: RepeatSlot::new(),
+    };
+
+    /// The happy path's cost is the bytes the wrapper adds: without
+    /// `context(...)` there are none, in the sync guard and in `Watch`.
+    #[test]
+    #[cfg(not(panic = "abort"))]
+    fn without_context_the_wrappers_add_no_bytes() {
+        let guard = PanicGuard::new(|| &SITE, NoContext);
+        assert_eq!(std::mem::size_of_val(&guard), 0);
+        let NoContext = guard.disarm();
+
+        let body = async { [7u64; 5] };
+        let body_size = std::mem::size_of_val(&body);
+        let watch = Watch::new(|| &SITE, NoContext, body);
+        assert_eq!(std::mem::size_of_val(&watch), body_size);
+
+        // With a context: one pointer more, and it comes back with the output.
+        let watch = Watch::new(|| &SITE, Context::of(vec![("k", "v".to_owned())]), async {
+            1
+        });
+        let mut watch = std::pin::pin!(watch);
+        let mut cx = TaskContext::from_waker(std::task::Waker::noop());
+        let Poll::Ready((output, context)) = watch.as_mut().poll(&mut cx) else {
+            panic!("a ready body is ready at the first poll");
+        };
+        assert_eq!(output, 1);
+        assert_eq!(context.into_values(), [("k", "v".to_owned())]);
+    }
+}

@@ -1,0 +1,91 @@
+//! The `context(...)` values of an annotated call: their `Debug` text,
+//! formatted on entry, bounded, and only while someone listens.
+
+use std::fmt::Debug;
+
+/// The `Debug` text of the `context(...)` arguments, formatted on entry, and
+/// only when a notifier is installed.
+#[derive(Debug, Default)]
+// One pointer wide (not a `Vec`'s three words): it lives in every wrapped
+// call's frame and every `async fn`'s state, and is almost always empty.
+#[allow(clippy::box_collection)]
+pub struct Context(Option<Box<Vec<(&'static str, String)>>>);
+
+impl Context {
+    /// Runs `f` only if a notifier is installed (one atomic load otherwise).
+    #[inline]
+    pub fn capture(f: impl FnOnce() -> Vec<(&'static str, String)>) -> Self {
+        if super::destination::is_listening() {
+            Context(Some(Box::new(f())))
+        } else {
+            Context(None)
+        }
+    }
+
+    /// The values, name and `Debug` text.
+    pub(crate) fn into_values(self) -> Vec<(&'static str, String)> {
+        self.0.map(|values| *values).unwrap_or_default()
+    }
+
+    /// No context.
+    #[inline]
+    pub const fn none() -> Self {
+        Context(None)
+    }
+
+    /// These values (for tests).
+    #[cfg(test)]
+    pub(crate) fn of(values: Vec<(&'static str, String)>) -> Self {
+        Context(Some(Box::new(values)))
+    }
+}
+
+/// `{:?}` of a context value, cut to a sane size. Formatting stops at the
+/// limit, so a huge value costs no more than a small one.
+#[cold]
+pub fn debug(value: &dyn Debug) -> String {
+    use std::fmt::Write as _;
+    let mut bounded = Bounded {
+        out: String::new(),
+        room: MAX_CONTEXT_CHARS,
+    };
+    if write!(bounded, "{value:?}").is_err() && bounded.room == 0 {
+        bounded.out.push('…');
+    }
+    bounded.out
+}
+
+/// A `fmt::Write` that takes at most `room` more characters, then refuses.
+struct Bounded {
+    out: String,
+    room: usize,
+}
+
+impl std::fmt::Write for Bounded {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        for c in s.chars() {
+            if self.room == 0 {
+                return Err(std::fmt::Error);
+            }
+            self.out.push(c);
+            self.room -= 1;
+        }
+        Ok(())
+    }
+}
+
+const MAX_CONTEXT_CHARS: usize = 1000;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn context_values_are_cut_while_formatting() {
+        let huge = vec![7u8; 1_000_000];
+        let text = debug(&huge);
+        assert_eq!(text.chars().count(), MAX_CONTEXT_CHARS + 1);
+        assert!(text.ends_with('…'));
+        assert_eq!(debug(&"short"), "\"short\"");
+    }
+}

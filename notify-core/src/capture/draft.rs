@@ -1,0 +1,194 @@
+//! The draft of an alert: what the caller's thread formats (the error is
+//! only borrowed), completed into an [`Alert`] on the dispatcher thread.
+
+use std::time::SystemTime;
+
+use super::context::Context;
+use super::site::Origin;
+use super::subject::{ErrorRef, Subject};
+use crate::alert::{Alert, AlertKind, Frame, Severity};
+use crate::settings::Settings;
+
+/// The part of an alert that only the caller's thread can make: the error's
+/// text (the error is borrowed), the thread's name, the time. The rest —
+/// names, title, the notifier's settings, the backtrace — is filled in on the
+/// dispatcher thread by [`Draft::complete`], to keep the caller's work small.
+pub(crate) struct Draft {
+    origin: Origin,
+    kind: AlertKind,
+    severity: Severity,
+    message: String,
+    causes: Vec<String>,
+    panic_location: Option<String>,
+    thread: String,
+    timestamp: SystemTime,
+    context: Context,
+    pub(crate) fingerprint: u64,
+    pub(crate) dropped: u64,
+}
+
+impl Draft {
+    /// Formats what the caller's thread must: the error is only borrowed.
+    pub(crate) fn new(
+        origin: Origin,
+        subject: &Subject<'_>,
+        context: Context,
+        fingerprint: u64,
+    ) -> Draft {
+        let site_severity = match origin {
+            Origin::Site(site) => site.severity,
+            Origin::Caller(_) => None,
+        };
+        let mut causes = Vec::new();
+        let (message, severity, panic_location, thread) = match subject {
+            Subject::Error(ErrorRef::Error(e)) => {
+                let mut source = e.source();
+                while let Some(cause) = source {
+                    if causes.len() >= MAX_CAUSES {
+                        break;
+                    }
+                    causes.push(cause.to_string());
+                    source = cause.source();
+                }
+                (e.to_string(), Severity::Error, None, thread_name())
+            }
+            Subject::Error(ErrorRef::Display(e)) => {
+                (e.to_string(), Severity::Error, None, thread_name())
+            }
+            Subject::Error(ErrorRef::Debug(e)) => {
+                (format!("{e:?}"), Severity::Error, None, thread_name())
+            }
+            Subject::Panic(info) => (
+                info.message.clone(),
+                Severity::Critical,
+                info.location.clone(),
+                info.thread.clone(),
+            ),
+            Subject::Message(severity, text) => {
+                ((*text).to_owned(), *severity, None, thread_name())
+            }
+        };
+        Draft {
+            origin,
+            kind: subject.kind(),
+            severity: site_severity.unwrap_or(severity),
+            message,
+            causes,
+            panic_location,
+            thread,
+            timestamp: SystemTime::now(),
+            context,
+            fingerprint,
+            dropped: 0,
+        }
+    }
+    /// The whole alert, with the notifier's settings and the resolved backtrace.
+    pub(crate) fn complete(self, settings: &Settings, backtrace: Vec<Frame>) -> Alert {
+        let Draft {
+            origin,
+            kind,
+            severity,
+            message,
+            causes,
+            panic_location,
+            thread,
+            timestamp,
+            context,
+            fingerprint,
+            dropped,
+        } = self;
+        let (site_title, sinks) = match origin {
+            Origin::Site(site) => (site.title, site.sinks),
+            Origin::Caller(_) => (None, &[][..]),
+        };
+        let mut location = origin.location();
+        if location.file.is_empty() {
+            // A panic outside any annotated function: where it happened.
+            if let Some((file, line)) = panic_location.as_deref().and_then(file_and_line) {
+                location.file = file.to_owned();
+                location.line = line;
+            }
+        }
+        if location.function.is_empty() {
+            // A manual report: its function is the first frame of the backtrace.
+            if let Some(frame) = backtrace.first() {
+                location.function = frame.function.clone();
+            }
+        }
+        let title = match (site_title, origin) {
+            (Some(title), _) => title.to_owned(),
+            (None, Origin::Site(site)) => match kind {
+                AlertKind::Panic => format!("Panic in {}", site.function),
+                _ => format!("Error in {}", site.function),
+            },
+            (None, Origin::Caller(_)) => match kind {
+                AlertKind::Message => first_line(&message),
+                _ => format!("Error: {}", first_line(&message)),
+            },
+        };
+        Alert {
+            kind,
+            severity,
+            title,
+            app_name: settings.app_name.clone(),
+            environment: settings.environment.clone(),
+            host: settings.host.clone(),
+            process_id: std::process::id(),
+            thread,
+            timestamp,
+            location,
+            message,
+            causes,
+            panic_location,
+            backtrace,
+            context: context
+                .into_values()
+                .into_iter()
+                .map(|(name, value)| (name.to_owned(), value))
+                .collect(),
+            repeats: None,
+            dropped,
+            fingerprint,
+            sinks: sinks.iter().map(|s| (*s).to_owned()).collect(),
+        }
+    }
+}
+
+/// `src/main.rs:12:5` → (`src/main.rs`, 12).
+fn file_and_line(location: &str) -> Option<(&str, u32)> {
+    let (rest, _column) = location.rsplit_once(':')?;
+    let (file, line) = rest.rsplit_once(':')?;
+    Some((file, line.parse().ok()?))
+}
+
+const MAX_CAUSES: usize = 32;
+const MAX_TITLE_CHARS: usize = 120;
+
+fn first_line(text: &str) -> String {
+    let mut line = text.lines().next().unwrap_or("").to_owned();
+    crate::render::truncate_in_place(&mut line, MAX_TITLE_CHARS);
+    line
+}
+
+pub(crate) fn thread_name() -> String {
+    let thread = std::thread::current();
+    match thread.name() {
+        Some(name) => name.to_owned(),
+        None => format!("<unnamed {:?}>", thread.id()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_location_splits_into_file_and_line() {
+        assert_eq!(file_and_line("src/main.rs:12:5"), Some(("src/main.rs", 12)));
+        assert_eq!(
+            file_and_line("C:\\app\\main.rs:7:1"),
+            Some(("C:\\app\\main.rs", 7))
+        );
+        assert_eq!(file_and_line("nonsense"), None);
+    }
+}

@@ -1,0 +1,31 @@
+//! Capture, on the caller's thread: the one report pipeline
+//! ([`report`](report::report)) and what feeds it — call sites, context
+//! values, the subject of an alert, the panic hook, backtraces.
+//!
+//! Capture hands its drafts to a [`Destination`] (the dispatcher's notifier,
+//! or a test scope) and never reads a destination's state; it sits below the
+//! dispatcher, which completes drafts into alerts.
+
+mod backtrace;
+mod context;
+mod destination;
+mod draft;
+mod panic_hook;
+mod report;
+mod site;
+mod subject;
+
+pub(crate) use backtrace::{resolve_and_trim, RawBacktrace};
+pub use context::{debug, Context};
+pub(crate) use destination::{
+    mark_notifier_thread, on_notifier_thread, scoped, set_global, Destination,
+};
+pub(crate) use draft::Draft;
+#[cfg(panic = "abort")]
+pub(crate) use panic_hook::abort_mode;
+pub(crate) use panic_hook::{install_panic_hook, report_unwinding};
+pub(crate) use report::{report, Report};
+pub(crate) use site::Origin;
+pub use site::{CallSite, SitePrefix};
+pub use subject::ErrorRef;
+pub(crate) use subject::Subject;

@@ -1,0 +1,152 @@
+//! The one report pipeline. Every source of an alert — an annotated
+//! function's `Err`, a panic, `report_error`, `report_message`, a
+//! `Notifier`'s methods — builds a [`Report`] and calls [`report`]:
+//!
+//! 1. the notifier's own threads never report (no alert about alerting);
+//! 2. the destination is the report's own, else this thread's test scope,
+//!    else the installed notifier; with none, stop;
+//! 3. fingerprint (call site + kind + error text, streamed, no allocation);
+//! 4. storm control ([`Destination::admit`]): a repeat stops here;
+//! 5. the backtrace: the panic's (captured by the hook), or one walk of the
+//!    stack now — return addresses only;
+//! 6. the draft (the error's text, the thread, the time), handed to the
+//!    destination, which queues it without blocking.
+
+use super::backtrace::RawBacktrace;
+use super::context::Context;
+use super::destination::{is_listening, on_notifier_thread, with_current, Destination};
+use super::draft::Draft;
+use super::site::Origin;
+use super::subject::Subject;
+
+/// One failure to report, as its source describes it.
+pub(crate) struct Report<'a> {
+    origin: Origin,
+    subject: Subject<'a>,
+    context: Context,
+    backtrace: Option<RawBacktrace>,
+    to: Option<&'a dyn Destination>,
+}
+
+impl<'a> Report<'a> {
+    /// A report from `origin` about `subject`, to the current destination,
+    /// with no context and a backtrace captured here.
+    #[inline]
+    pub(crate) fn new(origin: Origin, subject: Subject<'a>) -> Self {
+        Report {
+            origin,
+            subject,
+            context: Context::none(),
+            backtrace: None,
+            to: None,
+        }
+    }
+
+    /// The `context(...)` values of the call.
+    pub(crate) fn context(mut self, context: Context) -> Self {
+        self.context = context;
+        self
+    }
+
+    /// A backtrace captured earlier (a panic's, by the hook).
+    pub(crate) fn backtrace(mut self, backtrace: RawBacktrace) -> Self {
+        self.backtrace = Some(backtrace);
+        self
+    }
+
+    /// To this destination, not the current one (a `Notifier`'s own methods).
+    pub(crate) fn to(mut self, destination: &'a dyn Destination) -> Self {
+        self.to = Some(destination);
+        self
+    }
+
+    /// Call site + kind + text.
+    pub(crate) fn fingerprint(&self) -> u64 {
+        let mut fp = self.origin.fingerprinter();
+        self.subject.hash_into(&mut fp);
+        fp.finish()
+    }
+}
+
+/// The pipeline's entry: see the module's documentation.
+#[inline(never)]
+pub(crate) fn report(report: Report<'_>) {
+    if report.to.is_none() && !is_listening() {
+        return;
+    }
+    if on_notifier_thread() {
+        return;
+    }
+    match report.to {
+        Some(destination) => deliver_to(destination, report),
+        None => with_current(|destination| deliver_to(destination, report)),
+    }
+}
+
+fn deliver_to(destination: &dyn Destination, report: Report<'_>) {
+    let fingerprint = report.fingerprint();
+    // Before any capture: a suppressed repeat costs a hash and a lookup.
+    if !destination.admit(fingerprint, report.origin.repeat_slot()) {
+        return;
+    }
+    let Report {
+        origin,
+        subject,
+        context,
+        backtrace,
+        to: _,
+    } = report;
+    let backtrace = backtrace.unwrap_or_else(RawBacktrace::capture);
+    let draft = Draft::new(origin, &subject, context, fingerprint);
+    destination.accept(draft, backtrace);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::site::{CallSite, SitePrefix};
+    use crate::capture::subject::ErrorRef;
+    use crate::fingerprint::Fingerprinter;
+    use crate::storm::RepeatSlot;
+
+    static EXPORT: CallSite = CallSite {
+        function: "nightly_export",
+        module_path: "billing::export",
+        file: "src/export.rs",
+        line: 42,
+        severity: None,
+        title: None,
+        sinks: &[],
+        fingerprint_prefix: SitePrefix::new(
+            "billing::export",
+            "nightly_export",
+            "src/export.rs",
+            42,
+        ),
+        repeats: RepeatSlot::new(),
+    };
+
+    /// Fingerprints are labels in Alertmanager and keys across a fleet: the
+    /// same site and text must give the same value in every process and
+    /// every build. The site's part is hashed at compile time; this pins the
+    /// result, so a change to the hashing is a visible decision.
+    #[test]
+    fn a_fingerprint_is_the_same_in_every_build() {
+        let error = std::io::Error::other("ledger is locked");
+        let fingerprint = Report::new(
+            Origin::Site(&EXPORT),
+            Subject::Error(ErrorRef::Error(&error)),
+        )
+        .fingerprint();
+        assert_eq!(fingerprint, GOLDEN);
+        // The compile-time prefix is the run-time hash of the same fields.
+        let mut fp = Fingerprinter::new();
+        fp.str("billing::export");
+        fp.str("nightly_export");
+        fp.str("src/export.rs");
+        fp.bytes(&42u32.to_le_bytes());
+        assert_eq!(fp.finish(), EXPORT.fingerprint_prefix.0.finish());
+    }
+
+    const GOLDEN: u64 = 17_563_081_967_984_922_220;
+}

@@ -1,0 +1,116 @@
+//! Where an alert comes from: an annotated function's static [`CallSite`], or
+//! the caller of a `report_*` function.
+
+use crate::alert::{Location, Severity};
+use crate::fingerprint::Fingerprinter;
+use crate::storm::RepeatSlot;
+
+/// The static record of one annotated function, built at compile time.
+#[derive(Debug)]
+pub struct CallSite {
+    /// The function's name as written (`nightly_export`).
+    pub function: &'static str,
+    /// `module_path!()` at the function.
+    pub module_path: &'static str,
+    /// `file!()`.
+    pub file: &'static str,
+    /// `line!()` of the function's name.
+    pub line: u32,
+    /// `severity = "..."`, if given.
+    pub severity: Option<Severity>,
+    /// `title = "..."`, if given.
+    pub title: Option<&'static str>,
+    /// `sinks("a", "b")`; empty means every sink.
+    pub sinks: &'static [&'static str],
+    /// The site's part of every fingerprint made here, hashed at compile
+    /// time: a repeat hashes only its kind and text.
+    pub fingerprint_prefix: SitePrefix,
+    /// The fingerprint last suppressed here, so that storm control can count
+    /// a repeat of it without touching its shared table.
+    pub repeats: RepeatSlot,
+}
+
+/// The fingerprint hasher's state after the call site's module path,
+/// function, file and line: what [`SitePrefix::new`] computes in `const`
+/// context, so the hashing costs nothing at run time.
+#[derive(Clone, Copy)]
+pub struct SitePrefix(pub(crate) Fingerprinter);
+
+impl SitePrefix {
+    /// Hashes a call site (the same bytes, in the same order, as a site
+    /// hashed at run time would be).
+    pub const fn new(module_path: &str, function: &str, file: &str, line: u32) -> Self {
+        let mut fp = Fingerprinter::new();
+        fp.str_const(module_path);
+        fp.str_const(function);
+        fp.str_const(file);
+        fp.bytes_const(&line.to_le_bytes());
+        SitePrefix(fp)
+    }
+}
+
+impl std::fmt::Debug for SitePrefix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SitePrefix")
+    }
+}
+
+/// Where an alert comes from: an annotated function, or a `report_*` call.
+#[derive(Clone, Copy)]
+pub(crate) enum Origin {
+    Site(&'static CallSite),
+    Caller(&'static std::panic::Location<'static>),
+}
+
+impl Origin {
+    /// The caller of the `#[track_caller]` function that calls this.
+    #[track_caller]
+    pub(crate) fn caller() -> Self {
+        Origin::Caller(std::panic::Location::caller())
+    }
+
+    /// A hasher that has taken in this origin: for a call site, its
+    /// precomputed state (see [`SitePrefix`]).
+    pub(crate) fn fingerprinter(&self) -> Fingerprinter {
+        match self {
+            Origin::Site(site) => site.fingerprint_prefix.0,
+            Origin::Caller(loc) => {
+                let mut fp = Fingerprinter::new();
+                fp.str(loc.file());
+                fp.bytes(&loc.line().to_le_bytes());
+                fp.bytes(&loc.column().to_le_bytes());
+                fp
+            }
+        }
+    }
+
+    /// The call site's repeat slot, for storm control's fast path.
+    pub(crate) fn repeat_slot(&self) -> Option<&'static RepeatSlot> {
+        match self {
+            Origin::Site(site) => Some(&site.repeats),
+            Origin::Caller(_) => None,
+        }
+    }
+
+    pub(crate) fn location(&self) -> Location {
+        match self {
+            Origin::Site(site) if site.module_path.is_empty() => Location {
+                // A panic outside any annotated function (`panic = "abort"`):
+                // its `panic_location` says where.
+                function: site.function.to_owned(),
+                file: site.file.to_owned(),
+                line: site.line,
+            },
+            Origin::Site(site) => Location {
+                function: format!("{}::{}", site.module_path, site.function),
+                file: site.file.to_owned(),
+                line: site.line,
+            },
+            Origin::Caller(loc) => Location {
+                function: String::new(),
+                file: loc.file().to_owned(),
+                line: loc.line(),
+            },
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! What an alert is about — an error, a panic, a message — borrowed from the
+//! caller until the alert is drafted.
+
+use std::error::Error;
+use std::fmt::{Debug, Display};
+
+use crate::alert::{AlertKind, Severity};
+use crate::fingerprint::{hash_debug, hash_display, Fingerprinter};
+
+/// How an error will be described: chosen at compile time by autoref
+/// specialisation (see `__private::Wrap`).
+pub enum ErrorRef<'a> {
+    /// `Display` plus the `source()` chain.
+    Error(&'a (dyn Error + 'a)),
+    /// `Display` only.
+    Display(&'a (dyn Display + 'a)),
+    /// `Debug` only.
+    Debug(&'a (dyn Debug + 'a)),
+}
+
+/// The error or message of an alert, before it is formatted.
+pub(crate) enum Subject<'a> {
+    Error(ErrorRef<'a>),
+    Panic(&'a PanicInfo),
+    Message(Severity, &'a str),
+}
+
+impl Subject<'_> {
+    pub(crate) fn kind(&self) -> AlertKind {
+        match self {
+            Subject::Error(_) => AlertKind::Error,
+            Subject::Panic(_) => AlertKind::Panic,
+            Subject::Message(..) => AlertKind::Message,
+        }
+    }
+
+    /// Streams the kind and the text into a fingerprint, without allocating.
+    pub(crate) fn hash_into(&self, fp: &mut Fingerprinter) {
+        fp.str(self.kind().as_str());
+        match self {
+            Subject::Error(ErrorRef::Error(e)) => hash_display(fp, e),
+            Subject::Error(ErrorRef::Display(e)) => hash_display(fp, e),
+            Subject::Error(ErrorRef::Debug(e)) => hash_debug(fp, e),
+            Subject::Panic(info) => fp.str(&info.message),
+            Subject::Message(_, text) => fp.str(text),
+        }
+    }
+}
+
+/// What the panic hook records of a panic, for the report made where it
+/// unwinds through an annotated function.
+pub(crate) struct PanicInfo {
+    pub(crate) message: String,
+    pub(crate) location: Option<String>,
+    pub(crate) thread: String,
+}

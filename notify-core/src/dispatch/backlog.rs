@@ -1,0 +1,110 @@
+//! Each sink's own backlog: the deliveries waiting for it or in flight,
+//! bounded, so a sink that is slow or never answers costs bounded memory,
+//! misses alerts only itself (counted, said once a minute, and told in the
+//! next alert it gets) and delays no other sink.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+
+use super::state::{Completion, NotifierState};
+use super::stats::Counters;
+use crate::alert::Alert;
+use crate::diagnostic::Throttled;
+use crate::sink::retry::{self, RetryPolicy};
+use crate::sink::Sink;
+
+/// A sink with its backlog and its delivery state.
+pub(crate) struct SinkBacklog {
+    pub(crate) sink: Box<dyn Sink>,
+    /// Deliveries in flight at once (the sink's `concurrency`).
+    in_flight: Semaphore,
+    /// Deliveries waiting or in flight, at most `capacity`.
+    waiting: Arc<Semaphore>,
+    capacity: usize,
+    /// Set when the platform asked us to wait: every delivery to this sink waits.
+    pause: retry::Pause,
+    /// Said at most once a minute: this sink is not keeping up.
+    overflow_note: Throttled,
+    /// Alerts this sink missed (and the drops they reported), to be told in
+    /// the next alert it gets.
+    missed: AtomicU64,
+}
+
+impl SinkBacklog {
+    pub(crate) fn new(sink: Box<dyn Sink>, capacity: usize) -> Self {
+        SinkBacklog {
+            in_flight: Semaphore::new(sink.concurrency().clamp(1, 64)),
+            waiting: Arc::new(Semaphore::new(capacity.max(1))),
+            capacity: capacity.max(1),
+            sink,
+            pause: retry::Pause::default(),
+            overflow_note: Throttled::default(),
+            missed: AtomicU64::new(0),
+        }
+    }
+
+    /// Starts delivering `alert` to this sink, as a task of the dispatcher's
+    /// runtime (so a panicking sink is contained). If the backlog is full,
+    /// the sink misses the alert instead.
+    pub(crate) fn deliver(
+        self: &Arc<Self>,
+        alert: &Arc<Alert>,
+        state: &Arc<NotifierState>,
+        policy: RetryPolicy,
+        completion: &Arc<Completion>,
+    ) {
+        let Ok(waiting) = self.waiting.clone().try_acquire_owned() else {
+            self.overflowed(alert, state);
+            return;
+        };
+        // What this sink missed rides on the next alert it gets.
+        let missed = self.missed.swap(0, Ordering::Relaxed);
+        let alert = if missed == 0 {
+            alert.clone()
+        } else {
+            let mut own = Alert::clone(alert);
+            own.dropped += missed;
+            Arc::new(own)
+        };
+        let this = self.clone();
+        let state = state.clone();
+        let completion = completion.clone();
+        tokio::spawn(async move {
+            let _waiting = waiting;
+            let Ok(_in_flight) = this.in_flight.acquire().await else {
+                return;
+            };
+            let result = retry::run(&policy, &this.pause, || this.sink.send(&alert)).await;
+            match result {
+                Ok(()) => Counters::add(&state.counters.delivered, 1),
+                Err(error) => {
+                    Counters::add(&state.counters.failed, 1);
+                    state.diagnostics.say(&format!(
+                        "sink {:?} did not deliver alert {:?}: {}",
+                        this.sink.name(),
+                        alert.title,
+                        error.message()
+                    ));
+                }
+            }
+            drop(completion);
+        });
+    }
+
+    /// The backlog is full: the alert is dropped for this sink, counted, and
+    /// said at most once a minute.
+    fn overflowed(&self, alert: &Alert, state: &NotifierState) {
+        Counters::add(&state.counters.dropped, 1);
+        // This sink misses the alert, and with it the drops it reported.
+        self.missed.fetch_add(1 + alert.dropped, Ordering::Relaxed);
+        if let Some(count) = self.overflow_note.count(1) {
+            state.diagnostics.say(&format!(
+                "sink {:?} is not keeping up: {count} alerts dropped for it ({} deliveries already waiting)",
+                self.sink.name(),
+                self.capacity
+            ));
+        }
+    }
+}

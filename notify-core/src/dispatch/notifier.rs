@@ -1,0 +1,231 @@
+//! [`Notifier`]: a running notifier — its queue, its dispatcher thread, its
+//! sinks — and how callers hand it alerts without ever waiting.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use super::flush::{DeliveryLedger, FlushRequest};
+use super::state::{NotifierState, QueuedAlert};
+use super::stats::{Counters, Stats};
+use super::worker::Dispatcher;
+use crate::alert::Severity;
+use crate::capture::{report, Destination, Draft, ErrorRef, Origin, RawBacktrace, Report, Subject};
+use crate::diagnostic::{DiagnosticFn, Diagnostics};
+use crate::error::ConfigError;
+use crate::settings::Settings;
+use crate::sink::retry::RetryPolicy;
+use crate::sink::{Sink, Transport};
+use crate::storm::{Decision, RepeatSlot, StormControl, Summary};
+
+/// Everything a notifier is started with (what the builder validated).
+pub(crate) struct NotifierOptions {
+    pub(crate) settings: Settings,
+    pub(crate) sinks: Vec<Box<dyn Sink>>,
+    pub(crate) dedup_window: Duration,
+    pub(crate) max_fingerprints: usize,
+    pub(crate) queue_capacity: usize,
+    pub(crate) request_timeout: Duration,
+    pub(crate) flush_timeout: Duration,
+    pub(crate) diagnostics: Option<DiagnosticFn>,
+}
+
+/// A running notifier: a queue, a dispatcher thread, its sinks.
+///
+/// [`NotifierBuilder::install`](crate::NotifierBuilder::install) makes one
+/// the global notifier that `#[alert_on_error]` uses;
+/// [`NotifierBuilder::build`](crate::NotifierBuilder::build) makes one you
+/// hold yourself (several can run side by side). Clones share the same
+/// dispatcher; when the last clone drops, pending alerts are flushed (up to
+/// the flush timeout) and the dispatcher stops.
+#[derive(Clone)]
+pub struct Notifier {
+    state: Arc<NotifierState>,
+    senders: Arc<DispatcherSenders>,
+}
+
+/// The senders into the dispatcher's queue and flush requests. When the
+/// last one drops, it flushes, and the dispatcher's loop ends.
+struct DispatcherSenders {
+    queue: mpsc::Sender<(u64, QueuedAlert)>,
+    flush_requests: mpsc::UnboundedSender<FlushRequest>,
+    state: Arc<NotifierState>,
+}
+
+impl Drop for DispatcherSenders {
+    fn drop(&mut self) {
+        self.state
+            .ledger
+            .flush(&self.flush_requests, self.state.flush_timeout);
+    }
+}
+
+impl std::fmt::Debug for Notifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Notifier")
+            .field("app_name", &self.state.settings.app_name)
+            .field("environment", &self.state.settings.environment)
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Notifier {
+    /// Starts the dispatcher thread. The only error is a TLS backend that
+    /// cannot initialise.
+    pub(crate) fn start(options: NotifierOptions) -> Result<Notifier, ConfigError> {
+        let transport = Transport::new(options.request_timeout)?;
+        let state = Arc::new(NotifierState {
+            // First alerts on their way: the queue plus those in delivery.
+            storm: StormControl::new(
+                options.dedup_window,
+                options.max_fingerprints,
+                options.queue_capacity.saturating_mul(2),
+            ),
+            settings: options.settings,
+            diagnostics: Diagnostics::new(options.diagnostics),
+            flush_timeout: options.flush_timeout,
+            ledger: DeliveryLedger::default(),
+            counters: Counters::default(),
+        });
+        let (queue, queued) = mpsc::channel(options.queue_capacity);
+        let (flush_requests, flush_requested) = mpsc::unbounded_channel();
+        let policy = RetryPolicy {
+            attempt_timeout: options.request_timeout,
+            ..RetryPolicy::default()
+        };
+        let dispatcher = Dispatcher::new(
+            state.clone(),
+            options.sinks,
+            policy,
+            transport,
+            options.queue_capacity,
+        );
+        let spawned = std::thread::Builder::new()
+            .name(String::from("notify-dispatcher"))
+            .spawn(move || dispatcher.run(queued, flush_requested));
+        if let Err(e) = spawned {
+            state.diagnostics.say(&format!(
+                "cannot start the dispatcher thread ({e}); alerts will be dropped"
+            ));
+        }
+        Ok(Notifier {
+            senders: Arc::new(DispatcherSenders {
+                queue,
+                flush_requests,
+                state: state.clone(),
+            }),
+            state,
+        })
+    }
+
+    /// How long the guard's `Drop` waits for delivery.
+    pub(crate) fn flush_timeout(&self) -> Duration {
+        self.state.flush_timeout
+    }
+
+    /// Queues the first alert of a window; never blocks.
+    fn enqueue_first(&self, mut draft: Draft, backtrace: RawBacktrace) {
+        let counters = &self.state.counters;
+        // The drops since the last alert that got through ride on the next
+        // first alert (a summary only reports its own repeats).
+        draft.dropped = counters
+            .dropped_since
+            .swap(0, std::sync::atomic::Ordering::Relaxed);
+        let dropped_before = draft.dropped;
+        let fingerprint = draft.fingerprint;
+        if !self.enqueue(QueuedAlert::First(draft, backtrace)) {
+            // The drops it carried (counted already) ride on the next one;
+            // the repeats storm control counted against it are lost with it.
+            counters
+                .dropped_since
+                .fetch_add(dropped_before, std::sync::atomic::Ordering::Relaxed);
+            counters.lost(self.state.storm.forget(fingerprint));
+        }
+    }
+
+    /// Queues a storm summary; never blocks. If the queue is full, the
+    /// repeats it summarises are counted as dropped.
+    fn enqueue_summary(&self, summary: Summary) {
+        let repeats = summary.repeats.count;
+        if !self.enqueue(QueuedAlert::Summary(summary)) {
+            // `enqueue` counted the summary itself as one dropped alert.
+            self.state.counters.lost(repeats.saturating_sub(1));
+        }
+    }
+
+    /// `try_send` into the queue; a full queue drops and counts one alert.
+    fn enqueue(&self, queued: QueuedAlert) -> bool {
+        let state = &self.state;
+        let seq = state.ledger.take_in();
+        match self.senders.queue.try_send((seq, queued)) {
+            Ok(()) => {
+                Counters::add(&state.counters.queued, 1);
+                true
+            }
+            Err(_) => {
+                state.ledger.done(seq);
+                state.counters.lost(1);
+                false
+            }
+        }
+    }
+
+    /// Reports an error through this notifier (storm control, capture,
+    /// dispatch), as `#[alert_on_error]` would.
+    #[track_caller]
+    pub fn report_error(&self, error: &(dyn std::error::Error + '_)) {
+        report(Report::new(Origin::caller(), Subject::Error(ErrorRef::Error(error))).to(self));
+    }
+
+    /// Reports a message through this notifier.
+    #[track_caller]
+    pub fn report_message(&self, severity: Severity, message: &str) {
+        report(Report::new(Origin::caller(), Subject::Message(severity, message)).to(self));
+    }
+
+    /// Waits until every queued alert (and every pending storm summary) is
+    /// delivered or given up, or `timeout` passes. Returns whether
+    /// everything was delivered in time. Never waits longer than `timeout`,
+    /// even when a sink does not answer.
+    pub fn flush(&self, timeout: Duration) -> bool {
+        self.state
+            .ledger
+            .flush(&self.senders.flush_requests, timeout)
+    }
+
+    /// The notifier's counters.
+    pub fn stats(&self) -> Stats {
+        self.state.counters.snapshot()
+    }
+}
+
+/// Capture hands this notifier its drafts through here.
+impl Destination for Notifier {
+    fn admit(&self, fingerprint: u64, slot: Option<&'static RepeatSlot>) -> bool {
+        match self.state.storm.check(fingerprint, slot) {
+            Decision::Suppress => false,
+            Decision::Send(summary) => {
+                // A summary handed back by storm control goes into the queue
+                // first, so a flush running meanwhile counts it.
+                if let Some(summary) = summary {
+                    self.enqueue_summary(summary);
+                }
+                true
+            }
+        }
+    }
+
+    fn accept(&self, draft: Draft, backtrace: RawBacktrace) {
+        self.enqueue_first(draft, backtrace);
+    }
+
+    fn flush(&self, timeout: Duration) -> bool {
+        Notifier::flush(self, timeout)
+    }
+
+    fn diagnostic(&self, message: &str) {
+        self.state.diagnostics.say(message);
+    }
+}

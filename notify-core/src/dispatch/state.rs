@@ -1,0 +1,50 @@
+//! What a notifier's callers, its dispatcher and its flushers share.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::flush::DeliveryLedger;
+use super::stats::Counters;
+use crate::capture::{Draft, RawBacktrace};
+use crate::diagnostic::Diagnostics;
+use crate::settings::Settings;
+use crate::storm::{StormControl, Summary};
+
+/// The state of one notifier, shared by every thread that touches it.
+pub(crate) struct NotifierState {
+    pub(crate) storm: StormControl,
+    pub(crate) settings: Settings,
+    pub(crate) diagnostics: Diagnostics,
+    pub(crate) flush_timeout: Duration,
+    pub(crate) ledger: DeliveryLedger,
+    pub(crate) counters: Counters,
+}
+
+/// An alert on its way through the queue to the dispatcher.
+pub(crate) enum QueuedAlert {
+    /// The first alert of a storm window, as the caller drafted it: the
+    /// dispatcher resolves its backtrace and completes it, and storm control
+    /// keeps it as the template of the window's summary.
+    First(Draft, RawBacktrace),
+    /// A storm summary, made into an alert by the dispatcher.
+    Summary(Summary),
+}
+
+/// Marks one alert done in the ledger when its last delivery has finished,
+/// however it ends (even by a panic), so a flush never waits for it forever.
+pub(crate) struct Completion {
+    state: Arc<NotifierState>,
+    seq: u64,
+}
+
+impl Completion {
+    pub(crate) fn new(state: Arc<NotifierState>, seq: u64) -> Self {
+        Completion { state, seq }
+    }
+}
+
+impl Drop for Completion {
+    fn drop(&mut self) {
+        self.state.ledger.done(self.seq);
+    }
+}

@@ -1,0 +1,57 @@
+//! A notifier's counters.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Counters of a notifier, for tests and health checks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Alerts accepted into the queue (summaries included).
+    pub queued: u64,
+    /// Alerts dropped: the queue was full, or a sink already had
+    /// `queue_capacity` deliveries waiting (counted once per such sink).
+    pub dropped: u64,
+    /// Deliveries (alert × sink) that succeeded.
+    pub delivered: u64,
+    /// Deliveries that failed for good.
+    pub failed: u64,
+    /// Fingerprints evicted from storm control because the table was full.
+    pub evicted: u64,
+}
+
+/// The live counters behind [`Stats`].
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub(crate) queued: AtomicU64,
+    pub(crate) dropped: AtomicU64,
+    pub(crate) delivered: AtomicU64,
+    pub(crate) failed: AtomicU64,
+    pub(crate) evicted: AtomicU64,
+    /// Dropped since the last alert that got through: told in the next one.
+    pub(crate) dropped_since: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Alerts lost before they reached the queue or a sink: counted, and
+    /// told in the next alert that gets through.
+    pub(crate) fn lost(&self, n: u64) {
+        if n > 0 {
+            self.dropped_since.fetch_add(n, Ordering::Relaxed);
+            self.dropped.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
+    pub(crate) fn snapshot(&self) -> Stats {
+        Stats {
+            queued: self.queued.load(Ordering::Relaxed),
+            dropped: self.dropped.load(Ordering::Relaxed),
+            delivered: self.delivered.load(Ordering::Relaxed),
+            failed: self.failed.load(Ordering::Relaxed),
+            evicted: self.evicted.load(Ordering::Relaxed),
+        }
+    }
+}

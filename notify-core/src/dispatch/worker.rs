@@ -1,0 +1,357 @@
+//! The dispatcher: one named thread (`notify-dispatcher`) with its own
+//! current-thread tokio runtime. It takes alerts from the queue, has their
+//! backtraces resolved, completes them, sweeps storm control for summaries,
+//! answers flush requests, and hands every alert to the backlog of each
+//! sink it routes to. Everything that runs user code (sinks) runs in tasks,
+//! whose panics tokio contains.
+
+use std::collections::{BTreeSet, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, Notify, OwnedSemaphorePermit, Semaphore};
+
+use super::backlog::SinkBacklog;
+use super::flush::FlushRequest;
+use super::resolver::Resolver;
+use super::state::{Completion, NotifierState, QueuedAlert};
+use super::stats::Counters;
+use crate::alert::Alert;
+use crate::capture::mark_notifier_thread;
+use crate::diagnostic::Throttled;
+use crate::sink::retry::RetryPolicy;
+use crate::sink::Transport;
+use crate::sys::batch_scheduling;
+
+pub(crate) struct Dispatcher {
+    state: Arc<NotifierState>,
+    sinks: Vec<Arc<SinkBacklog>>,
+    policy: RetryPolicy,
+    transport: Transport,
+    unknown_routes_reported: Mutex<HashSet<String>>,
+    /// Queued alerts taken in at once (one permit each, held until the alert
+    /// is handed to its sinks): while backtraces resolve slower than alerts
+    /// come, the queue fills and overflow is dropped and counted, instead of
+    /// alerts piling up in memory.
+    in_flight_limit: usize,
+    /// First alerts (by sequence number) whose backtrace is being resolved,
+    /// and a signal each time one is done.
+    resolving: Mutex<BTreeSet<u64>>,
+    resolved: Notify,
+    resolver: Resolver,
+    /// Said at most once a minute: storm control evicted fingerprints.
+    eviction_note: Throttled,
+}
+
+/// Marks a first alert resolved however its task ends (even by a panic), so
+/// a flush never waits for it forever.
+struct Resolving(Arc<Dispatcher>, u64);
+
+impl Drop for Resolving {
+    fn drop(&mut self) {
+        self.0
+            .resolving
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.1);
+        self.0.resolved.notify_waiters();
+    }
+}
+
+impl Dispatcher {
+    pub(crate) fn new(
+        state: Arc<NotifierState>,
+        sinks: Vec<Box<dyn crate::sink::Sink>>,
+        policy: RetryPolicy,
+        transport: Transport,
+        capacity: usize,
+    ) -> Self {
+        Dispatcher {
+            state,
+            sinks: sinks
+                .into_iter()
+                .map(|sink| Arc::new(SinkBacklog::new(sink, capacity)))
+                .collect(),
+            policy,
+            transport,
+            unknown_routes_reported: Mutex::default(),
+            in_flight_limit: capacity,
+            resolving: Mutex::default(),
+            resolved: Notify::new(),
+            resolver: Resolver::start(),
+            eviction_note: Throttled::default(),
+        }
+    }
+
+    /// The dispatcher thread's body: runs until the queue's senders are gone.
+    pub(crate) fn run(
+        self,
+        mut queue: mpsc::Receiver<(u64, QueuedAlert)>,
+        mut flush_requests: mpsc::UnboundedReceiver<FlushRequest>,
+    ) {
+        let this = Arc::new(self);
+        mark_notifier_thread();
+        this.transport.enter();
+        let runtime = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .thread_name("notify-dispatcher")
+            .on_thread_start(mark_notifier_thread)
+            // Asleep, the dispatcher is batch-scheduled, so the caller's
+            // hand-off that wakes it does not hand it the caller's CPU; awake,
+            // it is a normal thread again, so a thread that a user's sink
+            // starts from it inherits nothing unusual.
+            .on_thread_park(|| batch_scheduling(true))
+            .on_thread_unpark(|| batch_scheduling(false))
+            .build()
+        {
+            Ok(rt) => rt,
+            Err(e) => {
+                this.state.diagnostics.say(&format!(
+                    "cannot start the dispatcher's runtime ({e}); alerts will be dropped"
+                ));
+                return;
+            }
+        };
+        let window = this.state.storm.window();
+        let sweep_every = (window / 4).clamp(Duration::from_millis(50), Duration::from_secs(1));
+        let in_flight = Arc::new(Semaphore::new(this.in_flight_limit.max(1)));
+        runtime.block_on(async {
+            let mut tick = tokio::time::interval(sweep_every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            // A flush request, and how many alerts queued before it are
+            // still to be handled: its sweep waits for them, so that the
+            // windows they open have their templates and none of their
+            // repeats is left out of the summaries.
+            let mut flush: Option<(u64, usize)> = None;
+            loop {
+                tokio::select! {
+                    next = async {
+                        // Cancel-safe: a permit taken without an alert is given back.
+                        let permit = in_flight.clone().acquire_owned().await.ok();
+                        (queue.recv().await, permit)
+                    } => match next {
+                        (Some((seq, queued)), permit) => {
+                            this.handle(seq, queued, permit);
+                            if let Some((_, before)) = &mut flush {
+                                *before = before.saturating_sub(1);
+                            }
+                        }
+                        (None, _) => break,
+                    },
+                    request = flush_requests.recv() => match request {
+                        Some(FlushRequest { ticket }) => {
+                            let ticket = flush.map_or(ticket, |(t, _)| t.max(ticket));
+                            flush = Some((ticket, queue.len()));
+                        }
+                        // The last handle is gone and has flushed (up to its
+                        // timeout): stop, even if a hanging sink holds every
+                        // delivery slot. Dropping the runtime cancels what is left.
+                        None => break,
+                    },
+                    _ = tick.tick() => this.sweep(false),
+                }
+                if let Some((ticket, 0)) = flush {
+                    flush = None;
+                    let this = this.clone();
+                    tokio::spawn(async move {
+                        // The first alerts handled so far must have their
+                        // templates before the sweep, or their windows'
+                        // repeats would miss this flush.
+                        let before = this.state.ledger.next_seq();
+                        this.wait_resolved(before).await;
+                        this.sweep(true);
+                        this.state.ledger.swept(ticket);
+                    });
+                }
+            }
+        });
+    }
+
+    /// Queues the summaries of closed storm windows (all open ones on flush).
+    fn sweep(self: &Arc<Self>, all: bool) {
+        let state = &self.state;
+        for summary in state.storm.sweep(all) {
+            let seq = state.ledger.take_in();
+            Counters::add(&state.counters.queued, 1);
+            self.handle(seq, QueuedAlert::Summary(summary), None);
+        }
+        state.counters.lost(state.storm.take_lost());
+        let evicted = state.storm.take_evicted();
+        if evicted > 0 {
+            Counters::add(&state.counters.evicted, evicted);
+            if let Some(count) = self.eviction_note.count(evicted) {
+                state.diagnostics.say(&format!(
+                    "storm control evicted {count} fingerprints: more distinct errors than max_fingerprints"
+                ));
+            }
+        }
+    }
+
+    /// Completes a queued alert and delivers it.
+    fn handle(
+        self: &Arc<Self>,
+        seq: u64,
+        queued: QueuedAlert,
+        permit: Option<OwnedSemaphorePermit>,
+    ) {
+        let completion = Arc::new(Completion::new(self.state.clone(), seq));
+        let resolving = match queued {
+            QueuedAlert::First(..) => {
+                self.resolving
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(seq);
+                Some(Resolving(self.clone(), seq))
+            }
+            QueuedAlert::Summary(_) => None,
+        };
+        let this = self.clone();
+        tokio::spawn(async move {
+            let alert = match queued {
+                QueuedAlert::First(draft, raw) => {
+                    let frames = this.resolver.resolve(raw).await;
+                    let alert = Arc::new(draft.complete(&this.state.settings, frames));
+                    this.state
+                        .storm
+                        .set_template(alert.fingerprint, alert.clone());
+                    drop(resolving);
+                    alert
+                }
+                QueuedAlert::Summary(summary) => Arc::new(summary.into_alert()),
+            };
+            this.route(&alert, &completion);
+            // Handed to the sinks: the next alert may come in.
+            drop(permit);
+        });
+    }
+
+    /// Waits until no first alert numbered before `before` is being resolved.
+    async fn wait_resolved(&self, before: u64) {
+        loop {
+            let resolved = self.resolved.notified();
+            let waiting = self
+                .resolving
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .range(..before)
+                .next()
+                .is_some();
+            if !waiting {
+                return;
+            }
+            resolved.await;
+        }
+    }
+
+    /// Hands the alert to the backlog of every sink it routes to.
+    fn route(&self, alert: &Arc<Alert>, completion: &Arc<Completion>) {
+        let routed_somewhere = alert.sinks.is_empty()
+            || self
+                .sinks
+                .iter()
+                .any(|backlog| alert.routes_to(backlog.sink.name()));
+        if !routed_somewhere {
+            self.report_unknown_routes(alert);
+        }
+        for backlog in &self.sinks {
+            if routed_somewhere && !alert.routes_to(backlog.sink.name()) {
+                continue;
+            }
+            if alert.severity < backlog.sink.severity_threshold() {
+                continue;
+            }
+            backlog.deliver(alert, &self.state, self.policy, completion);
+        }
+    }
+
+    fn report_unknown_routes(&self, alert: &Alert) {
+        let key = alert.sinks.join(",");
+        let mut reported = self
+            .unknown_routes_reported
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if reported.len() < 256 && reported.insert(key.clone()) {
+            self.state.diagnostics.say(&format!(
+                "alert {:?} routes to sinks({key}), but no sink has such a name; sending it to every sink",
+                alert.title
+            ));
+        }
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    /// The notifier's threads do not preempt the application on wake-up,
+    /// and what runs user code is a normal thread while it does (see
+    /// [`crate::sys::batch_scheduling`]).
+    #[test]
+    fn the_background_threads_are_batch_scheduled_while_idle() {
+        // A sink that notes its thread and that thread's policy as it sends.
+        type Seen = std::sync::Arc<std::sync::Mutex<Vec<(libc::pid_t, libc::c_int)>>>;
+        struct Policy(Seen);
+        impl crate::Sink for Policy {
+            fn name(&self) -> &str {
+                "policy"
+            }
+            fn send<'a>(
+                &'a self,
+                _alert: &'a crate::Alert,
+            ) -> crate::BoxFuture<'a, Result<(), crate::SinkError>> {
+                // SAFETY: queries about the calling thread.
+                let seen = unsafe { (libc::gettid(), libc::sched_getscheduler(0)) };
+                self.0.lock().unwrap().push(seen);
+                Box::pin(std::future::ready(Ok(())))
+            }
+        }
+        let seen = Seen::default();
+        let notifier = crate::Notifier::builder()
+            .sink(Policy(seen.clone()))
+            .build()
+            .unwrap();
+        notifier.report_message(crate::Severity::Warning, "wake up");
+        assert!(notifier.flush(std::time::Duration::from_secs(30)));
+        let [(dispatcher, policy)] = seen.lock().unwrap()[..] else {
+            panic!("one delivery expected: {:?}", seen.lock().unwrap());
+        };
+        // Awake, running a sink: a normal thread.
+        assert_eq!(policy, libc::SCHED_OTHER);
+        // Asleep: batch. (It parks within moments of the flush.)
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            // SAFETY: a query about a thread of this process.
+            let policy = unsafe { libc::sched_getscheduler(dispatcher) };
+            if policy == libc::SCHED_BATCH {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "policy {policy}");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        // Every resolver thread (this test's and others') is batch for good.
+        let mut resolvers = 0;
+        for task in std::fs::read_dir("/proc/self/task").unwrap() {
+            let task = task.unwrap().path();
+            let Ok(comm) = std::fs::read_to_string(task.join("comm")) else {
+                continue;
+            };
+            if comm.trim() != "notify-resolver" {
+                continue;
+            }
+            let tid: libc::pid_t = task.file_name().unwrap().to_str().unwrap().parse().unwrap();
+            // One that has just started may not have set it yet.
+            loop {
+                // SAFETY: a query about a thread of this process (-1 once it ended).
+                let policy = unsafe { libc::sched_getscheduler(tid) };
+                if policy == libc::SCHED_BATCH || policy == -1 {
+                    break;
+                }
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "resolver policy {policy}"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            resolvers += 1;
+        }
+        assert!(resolvers > 0);
+    }
+}
