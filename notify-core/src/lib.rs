@@ -49,11 +49,11 @@
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
-//! | `telegram` | on | [`Telegram`] |
-//! | `slack` | on | [`Slack`] |
-//! | `discord` | on | [`Discord`] |
-//! | `webhook` | on | [`Webhook`] and the [`webhook`] module (document, `verify`) |
-//! | `alertmanager` | on | [`Alertmanager`] |
+//! | `telegram` | on | `Telegram` |
+//! | `slack` | on | `Slack` |
+//! | `discord` | on | `Discord` |
+//! | `webhook` | on | `Webhook` and the `webhook` module (document, `verify`) |
+//! | `alertmanager` | on | `Alertmanager` |
 //!
 //! [`Console`] and [`Memory`] are always there. With
 //! `default-features = false` and none of the above, the crate builds no

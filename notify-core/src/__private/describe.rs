@@ -70,7 +70,7 @@ impl<'a, E: Debug + 'a> DescribeDebug<'a> for &Wrap<'a, E> {
 }
 
 /// Level 6, the fallback: a type with neither `Display` nor `Debug`. Its
-/// result does not implement [`IntoErrorRef`], so [`report_result`] gives one
+/// result does not implement [`IntoErrorRef`], so [`report_result`](super::report_result) gives one
 /// clear compile error at the function's return type.
 pub trait DescribeNothing {
     /// Describes the error (it cannot).

@@ -33,7 +33,7 @@ impl ContextSlot for NoContext {
 
 /// Names the call site without storing it: the macro passes a closure that
 /// returns `&__NOTIFY_SITE`, which captures nothing and so takes no space in
-/// the guards and in [`Watch`].
+/// the guards and in [`Watch`](super::Watch).
 pub trait SiteFn: Fn() -> &'static CallSite {}
 impl<S: Fn() -> &'static CallSite> SiteFn for S {}
 

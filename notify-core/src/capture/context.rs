@@ -15,7 +15,7 @@ impl Context {
     /// Runs `f` only if a notifier is installed (one atomic load otherwise).
     #[inline]
     pub fn capture(f: impl FnOnce() -> Vec<(&'static str, String)>) -> Self {
-        if super::destination::is_listening() {
+        if super::listening::is_listening() {
             Context(Some(Box::new(f())))
         } else {
             Context(None)

@@ -10,6 +10,7 @@ mod backtrace;
 mod context;
 mod destination;
 mod draft;
+mod listening;
 mod panic_hook;
 mod report;
 mod site;
@@ -17,10 +18,9 @@ mod subject;
 
 pub(crate) use backtrace::{resolve_and_trim, RawBacktrace};
 pub use context::{debug, Context};
-pub(crate) use destination::{
-    mark_notifier_thread, on_notifier_thread, scoped, set_global, Destination,
-};
+pub(crate) use destination::{scoped, set_global, Destination};
 pub(crate) use draft::Draft;
+pub(crate) use listening::{mark_notifier_thread, on_notifier_thread};
 #[cfg(panic = "abort")]
 pub(crate) use panic_hook::abort_mode;
 pub(crate) use panic_hook::{install_panic_hook, report_unwinding};

@@ -10,8 +10,9 @@ use std::sync::Once;
 
 use super::backtrace::RawBacktrace;
 use super::context::Context;
-use super::destination::{global, is_listening, on_notifier_thread};
+use super::destination::global;
 use super::draft::thread_name;
+use super::listening::{is_listening, on_notifier_thread};
 use super::report::{report, Report};
 use super::site::{CallSite, Origin};
 use super::subject::{PanicInfo, Subject};
@@ -125,7 +126,7 @@ pub(crate) mod abort_mode {
     use std::cell::RefCell;
     use std::time::Duration;
 
-    use super::super::destination::is_listening;
+    use super::super::listening::is_listening;
     use super::super::site::{CallSite, SitePrefix};
     use crate::storm::RepeatSlot;
 

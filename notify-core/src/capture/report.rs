@@ -14,8 +14,9 @@
 
 use super::backtrace::RawBacktrace;
 use super::context::Context;
-use super::destination::{is_listening, on_notifier_thread, with_current, Destination};
+use super::destination::{with_current, Destination};
 use super::draft::Draft;
+use super::listening::{is_listening, on_notifier_thread};
 use super::site::Origin;
 use super::subject::Subject;
 

@@ -109,7 +109,7 @@ impl NotifierBuilder {
         self
     }
 
-    /// Adds a sink. Without any, alerts go nowhere (use [`Console`] for stderr).
+    /// Adds a sink. Without any, alerts go nowhere (use [`Console`](crate::Console) for stderr).
     pub fn sink(mut self, sink: impl Sink) -> Self {
         self.sinks.push(SinkGroup::new(sink));
         self

@@ -42,7 +42,7 @@ impl NotifierBuilder {
             }
             builder = builder.dedup_window(Duration::from_secs(secs));
         }
-        crate::sink::from_env(&get, &mut builder.sinks)?;
+        builder.sinks.extend(crate::sink::from_env(&get)?);
         if builder.sinks.is_empty() {
             builder.sinks.push(SinkGroup::new(Console::new()));
             builder.defaulted_to_console = true;

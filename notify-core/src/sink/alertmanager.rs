@@ -9,7 +9,10 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
-use super::{http, impl_route, route_methods, BoxFuture, Route, Sink, SinkError};
+use super::contract::{BoxFuture, Sink};
+use super::error::SinkError;
+use super::http;
+use super::route::{impl_route, route_methods, Route};
 use crate::alert::{rfc3339, Alert, AlertKind};
 use crate::error::ConfigError;
 use crate::render::{self, escape, fit};
@@ -468,7 +471,7 @@ pub(crate) fn from_env(
     for url in urls {
         sink = sink.url(url);
     }
-    super::validate_from_env(&sink, &[("alertmanager.url", VAR)])?;
+    http::validate_from_env(&sink, &[("alertmanager.url", VAR)])?;
     Ok(Some(sink))
 }
 

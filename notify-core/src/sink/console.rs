@@ -2,7 +2,9 @@
 
 use std::io::{IsTerminal, Write};
 
-use super::{impl_route, route_methods, BoxFuture, Route, Sink, SinkError};
+use super::contract::{BoxFuture, Sink};
+use super::error::SinkError;
+use super::route::{impl_route, route_methods, Route};
 use crate::alert::{Alert, Severity};
 use crate::render::{self, escape};
 

@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::{http, impl_route, route_methods, BoxFuture, Route, Sink, SinkError};
+use super::contract::{BoxFuture, Sink};
+use super::error::SinkError;
+use super::http;
+use super::route::{impl_route, route_methods, Route};
 use crate::alert::{Alert, Severity};
 use crate::error::ConfigError;
 use crate::render::escape::{self, cost_of, plain_cost};
@@ -325,7 +328,7 @@ pub(crate) fn from_env(
         return Ok(None);
     };
     let sink = Discord::new(url);
-    super::validate_from_env(
+    http::validate_from_env(
         &sink,
         &[("discord.webhook_url", "NOTIFY_DISCORD_WEBHOOK_URL")],
     )?;

@@ -4,7 +4,9 @@
 use std::cell::RefCell;
 use std::time::Duration;
 
-use super::SinkError;
+use super::contract::Sink;
+use super::error::SinkError;
+use crate::error::ConfigError;
 
 thread_local! {
     /// The client of the notifier whose dispatcher runs on this thread.
@@ -139,23 +141,23 @@ pub(crate) fn redact_url(url: &str) -> String {
 
 /// Parses `url` as an absolute http(s) URL with a host; the error names
 /// `field` and never contains the URL (it may hold a token or credentials).
-pub(crate) fn parse_url(field: &str, url: &str) -> Result<reqwest::Url, crate::error::ConfigError> {
+pub(crate) fn parse_url(field: &str, url: &str) -> Result<reqwest::Url, ConfigError> {
     let parsed = reqwest::Url::parse(url.trim())
-        .map_err(|e| crate::error::ConfigError::new(field, format!("not a valid URL ({e})")))?;
+        .map_err(|e| ConfigError::new(field, format!("not a valid URL ({e})")))?;
     if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(crate::error::ConfigError::new(
+        return Err(ConfigError::new(
             field,
             "must be an http:// or https:// URL",
         ));
     }
     if parsed.host_str().is_none_or(str::is_empty) {
-        return Err(crate::error::ConfigError::new(field, "must name a host"));
+        return Err(ConfigError::new(field, "must name a host"));
     }
     Ok(parsed)
 }
 
 /// Checks that `url` is an absolute http(s) URL with a host; see [`parse_url`].
-pub(crate) fn check_url(field: &str, url: &str) -> Result<(), crate::error::ConfigError> {
+pub(crate) fn check_url(field: &str, url: &str) -> Result<(), ConfigError> {
     parse_url(field, url).map(drop)
 }
 
@@ -355,6 +357,20 @@ pub(crate) fn combine(errors: Vec<SinkError>) -> Result<(), SinkError> {
         }
     } else {
         SinkError::permanent(message)
+    })
+}
+
+/// Validates a sink configured from the environment, naming the variable
+/// (not the builder field) in the error: `renames` maps fields to variables.
+pub(crate) fn validate_from_env(
+    sink: &dyn Sink,
+    renames: &[(&str, &str)],
+) -> Result<(), ConfigError> {
+    sink.validate().map_err(|error| {
+        match renames.iter().find(|(field, _)| *field == error.field()) {
+            Some((_, variable)) => ConfigError::new(*variable, error.reason()),
+            None => error,
+        }
     })
 }
 

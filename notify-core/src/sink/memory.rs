@@ -2,7 +2,9 @@
 
 use std::sync::{Arc, Mutex};
 
-use super::{impl_route, route_methods, BoxFuture, Route, Sink, SinkError};
+use super::contract::{BoxFuture, Sink};
+use super::error::SinkError;
+use super::route::{impl_route, route_methods, Route};
 use crate::alert::Alert;
 
 /// Records every alert it receives. Clones share the same record, so keep a

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use super::SinkError;
+use super::error::SinkError;
 
 /// How deliveries are retried.
 #[derive(Debug, Clone, Copy)]

@@ -4,7 +4,10 @@ use std::fmt;
 
 use serde_json::{json, Value};
 
-use super::{http, impl_route, route_methods, BoxFuture, Route, Sink, SinkError};
+use super::contract::{BoxFuture, Sink};
+use super::error::SinkError;
+use super::http;
+use super::route::{impl_route, route_methods, Route};
 use crate::alert::Alert;
 use crate::error::ConfigError;
 use crate::render::escape::{self, slack, slack_cost};
@@ -179,7 +182,7 @@ pub(crate) fn from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<Option<Sl
         return Ok(None);
     };
     let sink = Slack::new(url);
-    super::validate_from_env(&sink, &[("slack.webhook_url", "NOTIFY_SLACK_WEBHOOK_URL")])?;
+    http::validate_from_env(&sink, &[("slack.webhook_url", "NOTIFY_SLACK_WEBHOOK_URL")])?;
     Ok(Some(sink))
 }
 

@@ -4,7 +4,10 @@
 use std::fmt;
 use std::sync::Mutex;
 
-use super::{http, impl_route, route_methods, BoxFuture, Route, Sink, SinkError};
+use super::contract::{BoxFuture, Sink};
+use super::error::SinkError;
+use super::http;
+use super::route::{impl_route, route_methods, Route};
 use crate::alert::Alert;
 use crate::error::ConfigError;
 use crate::render::escape::{self, cost_of, html, html_cost};
@@ -492,7 +495,7 @@ pub(crate) fn from_env(
     if let Some(api) = get(API) {
         sink = sink.api_url(api);
     }
-    super::validate_from_env(
+    http::validate_from_env(
         &sink,
         &[
             ("telegram.bot_token", TOKEN),

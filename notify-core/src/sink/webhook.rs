@@ -3,7 +3,10 @@
 use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::{http, impl_route, route_methods, BoxFuture, Route, Sink, SinkError};
+use super::contract::{BoxFuture, Sink};
+use super::error::SinkError;
+use super::http;
+use super::route::{impl_route, route_methods, Route};
 use crate::alert::Alert;
 use crate::error::ConfigError;
 use crate::webhook::{sign, AlertDocument, SIGNATURE_HEADER};
@@ -119,7 +122,7 @@ pub(crate) fn from_env(
     if let Some(secret) = secret {
         sink = sink.secret(secret);
     }
-    super::validate_from_env(
+    http::validate_from_env(
         &sink,
         &[
             ("webhook.url", "NOTIFY_WEBHOOK_URL"),
