@@ -51,8 +51,8 @@ fn nested<R>(depth: u32, f: &mut dyn FnMut() -> R) -> R {
 #[path = "support/workload.rs"]
 mod workload;
 use workload::{
-    checksum_plain, checksum_plain_async, checksum_wrapped, checksum_wrapped_async,
-    poll_to_completion, Block, Declined,
+    checksum_plain, checksum_plain_async, checksum_wrapped, checksum_wrapped_async, declined_plain,
+    declined_wrapped, poll_to_completion, Block, Declined,
 };
 
 #[alert_on_error]
@@ -175,15 +175,12 @@ fn happy_paths(c: &mut Criterion) {
     group.finish();
 }
 
-/// The happy-path ratios again, measured in pairs: batches of plain and
-/// wrapped calls alternate (which one goes first alternates too), and each
-/// pair gives one ratio. A neighbour that slows the machine for a while slows
-/// both halves of a pair, so the median of the pairs' ratios is steadier on a
-/// shared machine than the ratio of two medians measured seconds apart.
-fn paired_ratios() {
+/// Median and quartiles of `wrapped / plain` over `PAIRS` pairs of batches:
+/// batches of plain and wrapped calls alternate (which one goes first
+/// alternates too), and each pair gives one ratio.
+fn paired(plain: &mut dyn FnMut() -> u64, wrapped: &mut dyn FnMut() -> u64) -> (f64, f64, f64) {
     const PAIRS: usize = 201;
     const CALLS: u32 = 20_000;
-    let block: Block = std::array::from_fn(|i| i as u64 + 1);
     let time = |f: &mut dyn FnMut() -> u64| {
         let start = Instant::now();
         let mut sum = 0u64;
@@ -193,6 +190,32 @@ fn paired_ratios() {
         black_box(sum);
         start.elapsed().as_secs_f64()
     };
+    // Warm both up.
+    time(plain);
+    time(wrapped);
+    let mut ratios: Vec<f64> = (0..PAIRS)
+        .map(|pair| {
+            let (p, w) = if pair % 2 == 0 {
+                let p = time(plain);
+                (p, time(wrapped))
+            } else {
+                let w = time(wrapped);
+                (time(plain), w)
+            };
+            w / p
+        })
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    (ratios[PAIRS / 2], ratios[PAIRS / 4], ratios[3 * PAIRS / 4])
+}
+
+/// The happy-path ratios again, measured in pairs: batches of plain and
+/// wrapped calls alternate (which one goes first alternates too), and each
+/// pair gives one ratio. A neighbour that slows the machine for a while slows
+/// both halves of a pair, so the median of the pairs' ratios is steadier on a
+/// shared machine than the ratio of two medians measured seconds apart.
+fn paired_ratios() {
+    let block: Block = std::array::from_fn(|i| i as u64 + 1);
     let mut sync_plain = || checksum_plain(black_box(&block)).unwrap_or(0);
     let mut sync_wrapped = || checksum_wrapped(black_box(&block)).unwrap_or(0);
     let mut async_plain =
@@ -207,27 +230,9 @@ fn paired_ratios() {
         ),
         ("async", &mut async_plain, &mut async_wrapped),
     ] {
-        // Warm both up.
-        time(plain);
-        time(wrapped);
-        let mut ratios: Vec<f64> = (0..PAIRS)
-            .map(|pair| {
-                let (p, w) = if pair % 2 == 0 {
-                    let p = time(plain);
-                    (p, time(wrapped))
-                } else {
-                    let w = time(wrapped);
-                    (time(plain), w)
-                };
-                w / p
-            })
-            .collect();
-        ratios.sort_by(f64::total_cmp);
+        let (median, low, high) = paired(plain, wrapped);
         println!(
-            "paired happy path {name}: wrapped / plain median {:.3} (quartiles {:.3}–{:.3}) over {PAIRS} pairs of {CALLS} calls",
-            ratios[PAIRS / 2],
-            ratios[PAIRS / 4],
-            ratios[3 * PAIRS / 4],
+            "paired happy path {name}: wrapped / plain median {median:.3} (quartiles {low:.3}–{high:.3})"
         );
     }
 }
@@ -322,7 +327,22 @@ fn suppressed_repeat(c: &mut Criterion) {
     group.bench_function("notify", |b| {
         b.iter(|| nested(DEPTH, &mut || charge(black_box(7))))
     });
+    // The baseline: the same `String` error returned by a plain function.
+    let _ = declined_wrapped(); // the first of its window
+    group.bench_function("string_error_plain", |b| {
+        b.iter(|| nested(DEPTH, &mut || declined_plain()))
+    });
+    group.bench_function("string_error_repeat", |b| {
+        b.iter(|| nested(DEPTH, &mut || declined_wrapped()))
+    });
     group.finish();
+    let _ = declined_wrapped();
+    let (median, low, high) = paired(&mut || declined_plain().map_or(1, |()| 0), &mut || {
+        declined_wrapped().map_or(1, |()| 0)
+    });
+    println!(
+        "paired suppressed repeat: repeat / plain call returning the same String error, median {median:.3} (quartiles {low:.3}–{high:.3})"
+    );
 
     const N: u64 = 100_000;
     let _ = charge(7); // the first of the window, if it closed meanwhile

@@ -614,6 +614,55 @@ fn boxed_dyn_errors_coerce_and_keep_their_source_chain() {
 }
 
 #[alert_on_error]
+fn string_error(which: u8) -> Result<(), String> {
+    Err(format!("quota exceeded ({which})"))
+}
+
+#[alert_on_error]
+fn str_error() -> Result<(), &'static str> {
+    Err("quota exceeded")
+}
+
+#[alert_on_error]
+fn cow_error() -> Result<(), std::borrow::Cow<'static, str>> {
+    Err(std::borrow::Cow::Borrowed("quota exceeded"))
+}
+
+#[alert_on_error]
+fn boxed_str_error() -> Result<(), Box<str>> {
+    Err("quota exceeded".into())
+}
+
+#[alert_on_error]
+fn arc_str_error() -> Result<(), std::sync::Arc<str>> {
+    Err("quota exceeded".into())
+}
+
+/// The string types are reported with their text, as their `Display` shows it.
+#[test]
+fn string_errors_are_reported_with_their_text() {
+    let alerts = capture_alerts(|| {
+        assert!(string_error(7).is_err());
+        assert!(str_error().is_err());
+        assert!(cow_error().is_err());
+        assert!(boxed_str_error().is_err());
+        assert!(arc_str_error().is_err());
+    });
+    let messages: Vec<&str> = alerts.iter().map(|a| a.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        [
+            "quota exceeded (7)",
+            "quota exceeded",
+            "quota exceeded",
+            "quota exceeded",
+            "quota exceeded"
+        ]
+    );
+    assert!(alerts.iter().all(|a| a.causes.is_empty()));
+}
+
+#[alert_on_error]
 fn total(values: &[u32]) -> u32 {
     values.iter().sum()
 }

@@ -1,5 +1,6 @@
-//! The happy-path workload: the same function plain and wrapped, sync and
-//! async, ~30 ns of real work each. Shared by `benches/capture.rs` (time)
+//! The workload: the same function plain and wrapped, sync and async, ~30
+//! ns of real work each (the happy path); and a function that returns the
+//! same `String` error every time (the suppressed repeat). Shared by `benches/capture.rs` (time)
 //! and `examples/happy_path_calls.rs` (instructions), so both measure the
 //! same code.
 
@@ -61,6 +62,20 @@ pub async fn checksum_plain_async(block: &Block) -> Result<u64, Declined> {
 pub async fn checksum_wrapped_async(block: &Block) -> Result<u64, Declined> {
     let block = std::future::ready(block).await;
     checksum(block)
+}
+
+/// The same `String` error every time, plain and wrapped: with a notifier
+/// installed, every wrapped call after the first of its window is a
+/// suppressed repeat.
+#[inline(never)]
+pub fn declined_plain() -> Result<(), String> {
+    Err(String::from("card declined: insufficient funds"))
+}
+
+#[alert_on_error]
+#[inline(never)]
+pub fn declined_wrapped() -> Result<(), String> {
+    Err(String::from("card declined: insufficient funds"))
 }
 
 /// Polls a future that completes at once (no executor: a no-op waker).

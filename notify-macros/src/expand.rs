@@ -238,9 +238,10 @@ fn report_err(private: &TokenStream, error_tokens: TokenStream) -> TokenStream {
                     use #private::{
                         DescribeAsError as _, DescribeAsErrorSendSync as _, DescribeDebug as _,
                         DescribeDisplay as _, DescribeError as _, DescribeNothing as _,
+                        DescribeText as _,
                     };
                     // Autoref specialisation picks the richest description the type allows.
-                    let __notify_wrap = &&&&&&#private::Wrap(__notify_err);
+                    let __notify_wrap = &&&&&&&#private::Wrap(__notify_err);
                     let __notify_desc = __notify_wrap.__notify_describe();
                     #describe
                 },

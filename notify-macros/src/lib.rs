@@ -99,6 +99,9 @@ use proc_macro::TokenStream;
 ///         sinks: &[],
 ///         // The site's part of the storm-control fingerprint, hashed at compile time.
 ///         fingerprint_prefix: ::notify_core::__private::SitePrefix::new(module_path!(), "nightly_export", file!(), line!()),
+///         // Where storm control counts repeats of this site's latest error
+///         // without touching its shared table.
+///         repeats: ::notify_core::__private::RepeatSlot::new(),
 ///     };
 ///     // Zero-sized without `context(...)`; the values' `Debug` text with it.
 ///     let __notify_context = ::notify_core::__private::NoContext;
@@ -115,9 +118,13 @@ use proc_macro::TokenStream;
 ///     });
 ///     let __notify_context = __notify_guard.disarm();
 ///     let __notify_result = if __notify_result.is_err() {
-///         // An outlined, cold call that reports the error (Display, source
-///         // chain or Debug) with the call site and hands the result back; the
-///         // `Ok` path never stores the result, so it costs one branch.
+///         // An outlined, cold call that reports the error with the call site
+///         // and hands the result back; the `Ok` path never stores the result,
+///         // so it costs one branch. The closure it is given describes the
+///         // error by the richest trait its type has — `Error` (with the
+///         // `source()` chain), `AsRef<dyn Error>`, plain text, `Display`,
+///         // `Debug` — picked by autoref specialisation:
+///         // `(&&&&&&&__private::Wrap(err)).__notify_describe()`.
 ///         ::core::hint::black_box(::notify_core::__private::report_result(/* ... */))
 ///     } else {
 ///         __notify_result

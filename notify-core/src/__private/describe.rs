@@ -1,7 +1,9 @@
 //! Describing an error by the richest trait its type has: `Error` (with
-//! its `source()` chain), `AsRef<dyn Error>`, `Display`, `Debug` — chosen at
-//! compile time by autoref specialisation, so the type checker decides, not
-//! the spelling of the type.
+//! its `source()` chain), `AsRef<dyn Error>`, plain text (`String`, `&str`
+//! and their kin: their `Display` is the text itself, so it is read without
+//! the formatting machinery), `Display`, `Debug` — chosen at compile time by
+//! autoref specialisation, so the type checker decides, not the spelling of
+//! the type.
 
 use std::error::Error;
 use std::fmt::{Debug, Display};
@@ -9,7 +11,7 @@ use std::fmt::{Debug, Display};
 use crate::capture::ErrorRef;
 
 /// Wrapper for autoref specialisation: the macro calls
-/// `(&&&&&&Wrap(err)).__notify_describe()` with all six `Describe*` traits in scope.
+/// `(&&&&&&&Wrap(err)).__notify_describe()` with all seven `Describe*` traits in scope.
 pub struct Wrap<'a, E: ?Sized>(pub &'a E);
 
 /// Level 1: `E: Error`.
@@ -17,7 +19,7 @@ pub trait DescribeError<'a> {
     /// Describes the error, borrowing it for as long as the wrapper does.
     fn __notify_describe(&self) -> ErrorRef<'a>;
 }
-impl<'a, E: Error + 'a> DescribeError<'a> for &&&&&Wrap<'a, E> {
+impl<'a, E: Error + 'a> DescribeError<'a> for &&&&&&Wrap<'a, E> {
     fn __notify_describe(&self) -> ErrorRef<'a> {
         ErrorRef::Error(self.0)
     }
@@ -29,7 +31,7 @@ pub trait DescribeAsErrorSendSync<'a> {
     fn __notify_describe(&self) -> ErrorRef<'a>;
 }
 impl<'a, E: AsRef<dyn Error + Send + Sync> + ?Sized> DescribeAsErrorSendSync<'a>
-    for &&&&Wrap<'a, E>
+    for &&&&&Wrap<'a, E>
 {
     fn __notify_describe(&self) -> ErrorRef<'a> {
         ErrorRef::Error(self.0.as_ref())
@@ -41,13 +43,57 @@ pub trait DescribeAsError<'a> {
     /// Describes the error, borrowing it for as long as the wrapper does.
     fn __notify_describe(&self) -> ErrorRef<'a>;
 }
-impl<'a, E: AsRef<dyn Error> + ?Sized> DescribeAsError<'a> for &&&Wrap<'a, E> {
+impl<'a, E: AsRef<dyn Error> + ?Sized> DescribeAsError<'a> for &&&&Wrap<'a, E> {
     fn __notify_describe(&self) -> ErrorRef<'a> {
         ErrorRef::Error(self.0.as_ref())
     }
 }
 
-/// Level 4: `E: Display`.
+/// Level 4: plain text — `String`, `&str`, `Box<str>`, `Cow<str>`,
+/// `Rc<str>`, `Arc<str>` (see [`PlainText`]).
+pub trait DescribeText<'a> {
+    /// Describes the error, borrowing it for as long as the wrapper does.
+    fn __notify_describe(&self) -> ErrorRef<'a>;
+}
+impl<'a, E: PlainText + ?Sized> DescribeText<'a> for &&&Wrap<'a, E> {
+    fn __notify_describe(&self) -> ErrorRef<'a> {
+        ErrorRef::Text(self.0.text())
+    }
+}
+
+/// A type whose `Display` is exactly its text: the standard string types,
+/// and only those (sealed), so no user type's own `Display` is bypassed.
+pub trait PlainText: sealed::Sealed {
+    /// The text.
+    fn text(&self) -> &str;
+}
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+macro_rules! plain_text {
+    ($($ty:ty),* $(,)?) => {$(
+        impl sealed::Sealed for $ty {}
+        impl PlainText for $ty {
+            #[inline(always)]
+            fn text(&self) -> &str {
+                self
+            }
+        }
+    )*};
+}
+
+plain_text!(
+    String,
+    &str,
+    Box<str>,
+    std::borrow::Cow<'_, str>,
+    std::rc::Rc<str>,
+    std::sync::Arc<str>,
+);
+
+/// Level 5: `E: Display`.
 pub trait DescribeDisplay<'a> {
     /// Describes the error, borrowing it for as long as the wrapper does.
     fn __notify_describe(&self) -> ErrorRef<'a>;
@@ -58,7 +104,7 @@ impl<'a, E: Display + 'a> DescribeDisplay<'a> for &&Wrap<'a, E> {
     }
 }
 
-/// Level 5: `E: Debug`.
+/// Level 6: `E: Debug`.
 pub trait DescribeDebug<'a> {
     /// Describes the error, borrowing it for as long as the wrapper does.
     fn __notify_describe(&self) -> ErrorRef<'a>;
@@ -69,7 +115,7 @@ impl<'a, E: Debug + 'a> DescribeDebug<'a> for &Wrap<'a, E> {
     }
 }
 
-/// Level 6, the fallback: a type with neither `Display` nor `Debug`. Its
+/// Level 7, the fallback: a type with neither `Display` nor `Debug`. Its
 /// result does not implement [`IntoErrorRef`], so [`report_result`](super::report_result) gives one
 /// clear compile error at the function's return type.
 pub trait DescribeNothing {

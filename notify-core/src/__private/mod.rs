@@ -16,7 +16,7 @@ pub use crate::capture::{debug, CallSite, Context, ErrorRef, SitePrefix};
 pub use crate::storm::RepeatSlot;
 pub use describe::{
     DescribeAsError, DescribeAsErrorSendSync, DescribeDebug, DescribeDisplay, DescribeError,
-    DescribeNothing, IntoErrorRef, NotReportable, Wrap,
+    DescribeNothing, DescribeText, IntoErrorRef, NotReportable, PlainText, Wrap,
 };
 pub use guard::{call_once, ContextSlot, NoContext, PanicGuard, SiteFn};
 pub use result::report_result;

@@ -52,6 +52,9 @@ impl Draft {
                 }
                 (e.to_string(), Severity::Error, None, thread_name())
             }
+            Subject::Error(ErrorRef::Text(text)) => {
+                ((*text).to_owned(), Severity::Error, None, thread_name())
+            }
             Subject::Error(ErrorRef::Display(e)) => {
                 (e.to_string(), Severity::Error, None, thread_name())
             }

@@ -21,7 +21,7 @@ pub(crate) fn is_listening() -> bool {
 
 /// Whether a test scope is active on some thread of the process.
 #[inline(always)]
-pub(super) fn any_scope() -> bool {
+pub(crate) fn any_scope() -> bool {
     LISTENING.load(Ordering::Relaxed) > 1
 }
 

@@ -14,9 +14,9 @@
 
 use super::backtrace::RawBacktrace;
 use super::context::Context;
-use super::destination::{with_current, Destination};
+use super::destination::{global, with_current, Destination};
 use super::draft::Draft;
-use super::listening::{is_listening, on_notifier_thread};
+use super::listening::{any_scope, is_listening, on_notifier_thread};
 use super::site::Origin;
 use super::subject::Subject;
 
@@ -32,7 +32,7 @@ pub(crate) struct Report<'a> {
 impl<'a> Report<'a> {
     /// A report from `origin` about `subject`, to the current destination,
     /// with no context and a backtrace captured here.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn new(origin: Origin, subject: Subject<'a>) -> Self {
         Report {
             origin,
@@ -44,26 +44,30 @@ impl<'a> Report<'a> {
     }
 
     /// The `context(...)` values of the call.
+    #[inline(always)]
     pub(crate) fn context(mut self, context: Context) -> Self {
         self.context = context;
         self
     }
 
     /// A backtrace captured earlier (a panic's, by the hook).
+    #[inline(always)]
     pub(crate) fn backtrace(mut self, backtrace: RawBacktrace) -> Self {
         self.backtrace = Some(backtrace);
         self
     }
 
     /// To this destination, not the current one (a `Notifier`'s own methods).
+    #[inline(always)]
     pub(crate) fn to(mut self, destination: &'a dyn Destination) -> Self {
         self.to = Some(destination);
         self
     }
 
     /// Call site + kind + text.
+    #[inline]
     pub(crate) fn fingerprint(&self) -> u64 {
-        let mut fp = self.origin.fingerprinter();
+        let mut fp = self.origin.fingerprinter(self.subject.kind());
         self.subject.hash_into(&mut fp);
         fp.finish()
     }
@@ -80,16 +84,26 @@ pub(crate) fn report(report: Report<'_>) {
     }
     match report.to {
         Some(destination) => deliver_to(destination, report),
-        None => with_current(|destination| deliver_to(destination, report)),
+        None if any_scope() => to_thread_scope(report),
+        None => {
+            if let Some(global) = global() {
+                deliver_to(global, report);
+            }
+        }
     }
 }
 
+/// A test scope is active somewhere: this thread's, if it has one, else
+/// the global destination.
+#[cold]
+#[inline(never)]
+fn to_thread_scope(report: Report<'_>) {
+    with_current(|destination| deliver_to(destination, report));
+}
+
+#[inline(always)]
 fn deliver_to(destination: &dyn Destination, report: Report<'_>) {
     let fingerprint = report.fingerprint();
-    // Before any capture: a suppressed repeat costs a hash and a lookup.
-    if !destination.admit(fingerprint, report.origin.repeat_slot()) {
-        return;
-    }
     let Report {
         origin,
         subject,
@@ -97,6 +111,10 @@ fn deliver_to(destination: &dyn Destination, report: Report<'_>) {
         backtrace,
         to: _,
     } = report;
+    // Before any capture: a suppressed repeat costs a hash and a lookup.
+    if !destination.admit(fingerprint, origin.repeat_slot()) {
+        return;
+    }
     let backtrace = backtrace.unwrap_or_else(RawBacktrace::capture);
     let draft = Draft::new(origin, &subject, context, fingerprint);
     destination.accept(draft, backtrace);
@@ -146,8 +164,26 @@ mod tests {
         fp.str("nightly_export");
         fp.str("src/export.rs");
         fp.bytes(&42u32.to_le_bytes());
-        assert_eq!(fp.finish(), EXPORT.fingerprint_prefix.0.finish());
+        assert_eq!(fp.finish(), EXPORT.fingerprint_prefix.site.finish());
+        fp.str("error");
+        assert_eq!(
+            fp.finish(),
+            EXPORT.fingerprint_prefix.site_and_error.finish()
+        );
     }
 
     const GOLDEN: u64 = 17_563_081_967_984_922_220;
+
+    /// Plain text skips the formatting machinery but hashes the same bytes:
+    /// a `String` error keeps the fingerprint it had through `Display`.
+    #[test]
+    fn plain_text_has_its_displays_fingerprint() {
+        let text = String::from("card declined: insufficient funds — 결제 실패");
+        let as_text = Report::new(Origin::Site(&EXPORT), Subject::Error(ErrorRef::Text(&text)));
+        let as_display = Report::new(
+            Origin::Site(&EXPORT),
+            Subject::Error(ErrorRef::Display(&text)),
+        );
+        assert_eq!(as_text.fingerprint(), as_display.fingerprint());
+    }
 }

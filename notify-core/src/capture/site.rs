@@ -1,7 +1,7 @@
 //! Where an alert comes from: an annotated function's static [`CallSite`], or
 //! the caller of a `report_*` function.
 
-use crate::alert::{Location, Severity};
+use crate::alert::{AlertKind, Location, Severity};
 use crate::fingerprint::Fingerprinter;
 use crate::storm::RepeatSlot;
 
@@ -31,21 +31,30 @@ pub struct CallSite {
 }
 
 /// The fingerprint hasher's state after the call site's module path,
-/// function, file and line: what [`SitePrefix::new`] computes in `const`
-/// context, so the hashing costs nothing at run time.
+/// function, file and line — and after those and the kind `error`, the
+/// common case: what [`SitePrefix::new`] computes in `const` context, so
+/// the hashing costs nothing at run time.
 #[derive(Clone, Copy)]
-pub struct SitePrefix(pub(crate) Fingerprinter);
+pub struct SitePrefix {
+    pub(crate) site: Fingerprinter,
+    pub(crate) site_and_error: Fingerprinter,
+}
 
 impl SitePrefix {
     /// Hashes a call site (the same bytes, in the same order, as a site
     /// hashed at run time would be).
     pub const fn new(module_path: &str, function: &str, file: &str, line: u32) -> Self {
-        let mut fp = Fingerprinter::new();
-        fp.str_const(module_path);
-        fp.str_const(function);
-        fp.str_const(file);
-        fp.bytes_const(&line.to_le_bytes());
-        SitePrefix(fp)
+        let mut site = Fingerprinter::new();
+        site.str_const(module_path);
+        site.str_const(function);
+        site.str_const(file);
+        site.bytes_const(&line.to_le_bytes());
+        let mut site_and_error = site;
+        site_and_error.str_const(AlertKind::Error.as_str());
+        SitePrefix {
+            site,
+            site_and_error,
+        }
     }
 }
 
@@ -69,11 +78,15 @@ impl Origin {
         Origin::Caller(std::panic::Location::caller())
     }
 
-    /// A hasher that has taken in this origin: for a call site, its
-    /// precomputed state (see [`SitePrefix`]).
-    pub(crate) fn fingerprinter(&self) -> Fingerprinter {
-        match self {
-            Origin::Site(site) => site.fingerprint_prefix.0,
+    /// A hasher that has taken in this origin and `kind`: for a call site,
+    /// its precomputed state (see [`SitePrefix`]).
+    #[inline]
+    pub(crate) fn fingerprinter(&self, kind: AlertKind) -> Fingerprinter {
+        let mut fp = match self {
+            Origin::Site(site) if kind == AlertKind::Error => {
+                return site.fingerprint_prefix.site_and_error
+            }
+            Origin::Site(site) => site.fingerprint_prefix.site,
             Origin::Caller(loc) => {
                 let mut fp = Fingerprinter::new();
                 fp.str(loc.file());
@@ -81,7 +94,9 @@ impl Origin {
                 fp.bytes(&loc.column().to_le_bytes());
                 fp
             }
-        }
+        };
+        fp.str(kind.as_str());
+        fp
     }
 
     /// The call site's repeat slot, for storm control's fast path.

@@ -12,6 +12,8 @@ use crate::fingerprint::{hash_debug, hash_display, Fingerprinter};
 pub enum ErrorRef<'a> {
     /// `Display` plus the `source()` chain.
     Error(&'a (dyn Error + 'a)),
+    /// Plain text, whose `Display` is the text itself (`String`, `&str`...).
+    Text(&'a str),
     /// `Display` only.
     Display(&'a (dyn Display + 'a)),
     /// `Debug` only.
@@ -34,13 +36,20 @@ impl Subject<'_> {
         }
     }
 
-    /// Streams the kind and the text into a fingerprint, without allocating.
+    /// Streams the text into a fingerprint (which has taken in the kind),
+    /// without allocating.
+    #[inline]
     pub(crate) fn hash_into(&self, fp: &mut Fingerprinter) {
-        fp.str(self.kind().as_str());
         match self {
-            Subject::Error(ErrorRef::Error(e)) => hash_display(fp, e),
-            Subject::Error(ErrorRef::Display(e)) => hash_display(fp, e),
-            Subject::Error(ErrorRef::Debug(e)) => hash_debug(fp, e),
+            Subject::Error(ErrorRef::Error(e)) => hash_display(fp, *e),
+            Subject::Error(ErrorRef::Text(text)) => {
+                // What `hash_display` streams for it, without the formatting
+                // machinery: the same fingerprint.
+                fp.bytes(text.as_bytes());
+                fp.byte(0xfe);
+            }
+            Subject::Error(ErrorRef::Display(e)) => hash_display(fp, *e),
+            Subject::Error(ErrorRef::Debug(e)) => hash_debug(fp, *e),
             Subject::Panic(info) => fp.str(&info.message),
             Subject::Message(_, text) => fp.str(text),
         }

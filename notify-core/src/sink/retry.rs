@@ -134,7 +134,7 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicU32, Ordering};
 
-    fn fast() -> RetryPolicy {
+    fn quick_policy() -> RetryPolicy {
         RetryPolicy {
             attempts: 4,
             base: Duration::from_millis(1),
@@ -147,7 +147,7 @@ mod tests {
     #[tokio::test]
     async fn retries_retryable_errors_then_succeeds() {
         let calls = AtomicU32::new(0);
-        let result = run(&fast(), &Pause::default(), || async {
+        let result = run(&quick_policy(), &Pause::default(), || async {
             if calls.fetch_add(1, Ordering::SeqCst) < 2 {
                 Err(SinkError::retryable("503"))
             } else {
@@ -162,7 +162,7 @@ mod tests {
     #[tokio::test]
     async fn permanent_errors_are_not_retried() {
         let calls = AtomicU32::new(0);
-        let result = run(&fast(), &Pause::default(), || async {
+        let result = run(&quick_policy(), &Pause::default(), || async {
             calls.fetch_add(1, Ordering::SeqCst);
             Err(SinkError::permanent("chat not found"))
         })
@@ -174,7 +174,7 @@ mod tests {
     #[tokio::test]
     async fn gives_up_after_the_last_attempt() {
         let calls = AtomicU32::new(0);
-        let result = run(&fast(), &Pause::default(), || async {
+        let result = run(&quick_policy(), &Pause::default(), || async {
             calls.fetch_add(1, Ordering::SeqCst);
             Err(SinkError::retryable("500"))
         })
@@ -188,7 +188,7 @@ mod tests {
         let result = run(
             &RetryPolicy {
                 attempts: 1,
-                ..fast()
+                ..quick_policy()
             },
             &Pause::default(),
             std::future::pending::<Result<(), SinkError>>,
@@ -202,7 +202,7 @@ mod tests {
         let calls = AtomicU32::new(0);
         let pause = Pause::default();
         let started = tokio::time::Instant::now();
-        let result = run(&fast(), &pause, || async {
+        let result = run(&quick_policy(), &pause, || async {
             if calls.fetch_add(1, Ordering::SeqCst) == 0 {
                 Err(SinkError::rate_limited("429", Duration::from_millis(30)))
             } else {
@@ -221,14 +221,14 @@ mod tests {
         // must not count as an attempt without an answer.
         let pause = Pause::default();
         pause.extend(Duration::from_millis(400));
-        let result = run(&fast(), &pause, || async { Ok(()) }).await;
+        let result = run(&quick_policy(), &pause, || async { Ok(()) }).await;
         assert_eq!(result, Ok(()));
     }
 
     #[tokio::test]
     async fn a_wait_longer_than_accepted_gives_up_but_still_pauses_the_sink() {
         let pause = Pause::default();
-        let result = run(&fast(), &pause, || async {
+        let result = run(&quick_policy(), &pause, || async {
             Err(SinkError::rate_limited("429", Duration::from_secs(5)))
         })
         .await;

@@ -215,14 +215,29 @@ impl StormControl {
     /// `slot` is the call site's [`RepeatSlot`], if the report comes from
     /// one: a repeat of the fingerprint it is armed for is counted there,
     /// with one compare-and-swap, before the shared table is touched.
+    #[inline]
     pub(crate) fn check(&self, fingerprint: u64, slot: Option<&'static RepeatSlot>) -> Decision {
         if self.window_ms == 0 {
             return Decision::Send(None);
         }
         let now = self.now_ms();
-        if slot.is_some_and(|slot| slot.count_repeat(self.id, fingerprint, now)) {
-            return Decision::Suppress;
+        if let Some(slot) = slot {
+            if slot.count_repeat(self.id, fingerprint, now) {
+                return Decision::Suppress;
+            }
         }
+        self.check_table(fingerprint, slot, now)
+    }
+
+    /// [`check`](Self::check) in the shared table: a new fingerprint, a
+    /// closed window, a repeat that its call site's slot does not hold.
+    #[inline(never)]
+    fn check_table(
+        &self,
+        fingerprint: u64,
+        slot: Option<&'static RepeatSlot>,
+        now: u64,
+    ) -> Decision {
         let mut shard = self.shard(fingerprint);
         if let Some(entry) = shard.entries.get_mut(&fingerprint) {
             entry.absorb();
@@ -571,5 +586,65 @@ mod tests {
         storm.set_template(1, template(1));
         assert_eq!(repeats_of(&storm.sweep(false), 1), 1);
         assert_eq!(storm.len(), 0, "closed and summarised: forgotten");
+    }
+
+    /// Repeats from one call site are counted in its slot, without the
+    /// table; they are in the summary all the same, and the slot is freed
+    /// when the window closes.
+    #[test]
+    fn a_call_sites_repeats_are_counted_in_its_slot() {
+        static SLOT: RepeatSlot = RepeatSlot::new();
+        let storm = StormControl::new(Duration::from_millis(300), 1000, 1024);
+        assert!(matches!(storm.check(1, Some(&SLOT)), Decision::Send(None)));
+        storm.set_template(1, template(1));
+        for _ in 0..5 {
+            assert!(matches!(storm.check(1, Some(&SLOT)), Decision::Suppress));
+        }
+        assert_eq!(SLOT.pending(), 5, "counted in the slot");
+        // Another error at the same site: the table, not the slot.
+        assert!(matches!(storm.check(2, Some(&SLOT)), Decision::Send(None)));
+        assert!(matches!(storm.check(2, Some(&SLOT)), Decision::Suppress));
+        assert_eq!(SLOT.pending(), 5);
+        // A flush summarises the slot's repeats with the table's.
+        let summaries = storm.sweep(true);
+        assert_eq!(repeats_of(&summaries, 1), 5);
+        assert_eq!(SLOT.pending(), 0);
+        assert!(matches!(storm.check(1, Some(&SLOT)), Decision::Suppress));
+        assert_eq!(SLOT.pending(), 1);
+        // The window closes: the sweep takes the last repeat and frees the
+        // slot; the next error opens a window and arms it again.
+        std::thread::sleep(Duration::from_millis(350));
+        assert_eq!(repeats_of(&storm.sweep(false), 1), 1);
+        assert!(matches!(storm.check(2, Some(&SLOT)), Decision::Send(_)));
+        assert!(matches!(storm.check(2, Some(&SLOT)), Decision::Suppress));
+        assert_eq!(SLOT.pending(), 1, "armed for the other error now");
+        drop(storm);
+        assert_eq!(SLOT.pending(), 0, "a dropped table frees its slots");
+    }
+
+    /// An entry evicted, forgotten or reopened takes its slot's repeats along.
+    #[test]
+    fn an_evicted_entry_takes_its_slots_repeats_along() {
+        static SLOT: RepeatSlot = RepeatSlot::new();
+        let storm = StormControl::new(Duration::from_secs(60), 1, 1024);
+        assert!(matches!(storm.check(1, Some(&SLOT)), Decision::Send(None)));
+        storm.set_template(1, template(1));
+        assert!(matches!(storm.check(1, Some(&SLOT)), Decision::Suppress));
+        assert!(matches!(storm.check(1, Some(&SLOT)), Decision::Suppress));
+        match storm.check(2, None) {
+            Decision::Send(Some(summary)) => assert_eq!(summary.repeats.count, 2),
+            other => panic!("expected the evicted summary, got {other:?}"),
+        }
+        assert_eq!(SLOT.pending(), 0);
+        // Freed: the next error from the site can arm it.
+        assert!(matches!(storm.check(3, Some(&SLOT)), Decision::Send(_)));
+        assert!(matches!(storm.check(3, Some(&SLOT)), Decision::Suppress));
+        assert_eq!(SLOT.pending(), 1);
+        assert_eq!(
+            storm.forget(3),
+            1,
+            "a forgotten entry hands back its slot's count"
+        );
+        assert_eq!(SLOT.pending(), 0);
     }
 }

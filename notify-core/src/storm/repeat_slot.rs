@@ -108,6 +108,12 @@ impl RepeatSlot {
         }
     }
 
+    /// Repeats counted and not yet taken (for tests).
+    #[cfg(test)]
+    pub(crate) fn pending(&self) -> u64 {
+        self.state.load(Ordering::Relaxed) & COUNT_MASK
+    }
+
     /// Arms a free slot for `fingerprint` of `owner`'s table, until
     /// `until_ms`. None if another entry holds it.
     pub(crate) fn arm(

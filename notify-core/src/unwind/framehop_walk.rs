@@ -242,7 +242,7 @@ fn is_signal_trampoline(address: u64, segment: &Range<u64>) -> bool {
 }
 
 /// The loader's generation: one call of `dl_iterate_phdr` that stops at
-/// the first module (~20 ns).
+/// the first module.
 fn loaded_generation() -> Option<Generation> {
     unsafe extern "C" fn first(
         info: *mut libc::dl_phdr_info,
