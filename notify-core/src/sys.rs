@@ -76,8 +76,13 @@ pub(crate) fn at_exit(handler: extern "C" fn()) {
 }
 
 /// This thread's stack, from the threads library (for the main thread
-/// glibc reads it from `/proc/self/maps`, once per thread).
-#[cfg(target_os = "linux")]
+/// glibc reads it from `/proc/self/maps`, once per thread). Only where the
+/// fast stack walk is built, its one user.
+#[cfg(all(
+    target_os = "linux",
+    target_arch = "x86_64",
+    target_pointer_width = "64"
+))]
 pub(crate) fn stack_of_this_thread() -> Option<std::ops::Range<u64>> {
     // SAFETY: `attr` is initialised by `pthread_getattr_np` before it is
     // read and destroyed once; out-pointers point to locals.

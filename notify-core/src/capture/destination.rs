@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use super::backtrace::RawBacktrace;
 use super::draft::Draft;
-use super::listening::{any_scope, global_installed, scope_ended, scope_started};
+use super::listening::{global_installed, scope_ended, scope_started};
 use crate::storm::RepeatSlot;
 
 /// What capture hands its drafts to.
@@ -71,32 +71,19 @@ pub(crate) fn scoped<R>(destination: Rc<dyn Destination>, f: impl FnOnce() -> R)
 }
 
 /// Runs `f` with this thread's destination: its scope's, else the global one.
-#[inline]
+/// The scope is taken out of its cell first, so `f` (which runs the user's
+/// `Display`) may even open a scope of its own.
 pub(crate) fn with_current(f: impl FnOnce(&dyn Destination)) {
-    // Scopes are rare: the thread-local is only read while one is active
-    // somewhere in the process.
-    if any_scope() {
-        let mut f = Some(f);
-        let scoped = SCOPE
-            .try_with(|s| match &*s.borrow() {
-                Some(scope) => {
-                    if let Some(f) = f.take() {
-                        f(&**scope);
-                    }
-                    true
-                }
-                None => false,
-            })
-            .unwrap_or(false);
-        if scoped {
-            return;
+    let scope = SCOPE
+        .try_with(|s| s.borrow().as_ref().map(Rc::clone))
+        .ok()
+        .flatten();
+    match scope {
+        Some(scope) => f(&*scope),
+        None => {
+            if let Some(global) = global() {
+                f(global);
+            }
         }
-        if let (Some(f), Some(global)) = (f, global()) {
-            f(global);
-        }
-        return;
-    }
-    if let Some(global) = global() {
-        f(global);
     }
 }

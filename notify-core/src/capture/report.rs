@@ -115,6 +115,28 @@ fn deliver_to(destination: &dyn Destination, report: Report<'_>) {
     if !destination.admit(fingerprint, origin.repeat_slot()) {
         return;
     }
+    capture(
+        destination,
+        origin,
+        subject,
+        context,
+        backtrace,
+        fingerprint,
+    );
+}
+
+/// An admitted report: the backtrace (unless the panic hook took it), the
+/// draft, the hand-off. Outlined, so a suppressed repeat does not pay for
+/// this part's stack frame.
+#[inline(never)]
+fn capture(
+    destination: &dyn Destination,
+    origin: Origin,
+    subject: Subject<'_>,
+    context: Context,
+    backtrace: Option<RawBacktrace>,
+    fingerprint: u64,
+) {
     let backtrace = backtrace.unwrap_or_else(RawBacktrace::capture);
     let draft = Draft::new(origin, &subject, context, fingerprint);
     destination.accept(draft, backtrace);

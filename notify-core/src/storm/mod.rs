@@ -17,6 +17,7 @@ use std::time::{Duration, SystemTime};
 mod repeat_slot;
 
 pub use repeat_slot::RepeatSlot;
+use repeat_slot::{Repeat, REFRESH_EVERY};
 
 use crate::alert::{Alert, Repeats};
 use crate::sys::monotonic_ms;
@@ -60,17 +61,22 @@ impl Entry {
         }
     }
 
-    /// Adds repeats counted in the call site's slot.
+    /// Adds repeats counted in the call site's slot. Their times are read
+    /// after the count (and from a reading up to a few seconds old), so
+    /// they are kept within the window and in order.
     fn add(&mut self, counted: Counted) {
         if counted.count == 0 {
             return;
         }
+        let first = counted.first_ms.max(self.window_start);
+        let last = counted.last_ms.max(first);
         if self.count == 0 {
-            self.first = counted.first_ms;
+            self.first = first;
+            self.last = last;
         } else {
-            self.first = self.first.min(counted.first_ms);
+            self.first = self.first.min(first);
+            self.last = self.last.max(last);
         }
-        self.last = self.last.max(counted.last_ms);
         self.count += counted.count;
     }
 
@@ -140,6 +146,10 @@ pub(crate) struct StormControl {
     max_orphans: usize,
     /// Tells this table's armings of call sites' slots from another's.
     id: u64,
+    /// The last reading of [`StormControl::now_ms`]: what a repeat counted
+    /// in a call site's slot is timed by, far from its window's end (see
+    /// [`RepeatSlot::count_repeat`]).
+    clock: std::sync::atomic::AtomicU64,
 }
 
 impl StormControl {
@@ -169,6 +179,7 @@ impl StormControl {
             evicted: std::sync::atomic::AtomicU64::new(0),
             lost: std::sync::atomic::AtomicU64::new(0),
             max_orphans: in_flight.max(MIN_ORPHANS),
+            clock: std::sync::atomic::AtomicU64::new(0),
             id: {
                 static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
                 NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
@@ -180,8 +191,12 @@ impl StormControl {
         self.window
     }
 
+    /// Reads the clock (and keeps the reading for the slots' fast path).
     fn now_ms(&self) -> u64 {
-        monotonic_ms().saturating_sub(self.epoch_ms)
+        let now = monotonic_ms().saturating_sub(self.epoch_ms);
+        self.clock
+            .fetch_max(now, std::sync::atomic::Ordering::Relaxed);
+        now
     }
 
     fn wall(&self, ms: u64) -> SystemTime {
@@ -214,18 +229,43 @@ impl StormControl {
     ///
     /// `slot` is the call site's [`RepeatSlot`], if the report comes from
     /// one: a repeat of the fingerprint it is armed for is counted there,
-    /// with one compare-and-swap, before the shared table is touched.
+    /// with one compare-and-swap, before the shared table is touched, and
+    /// without reading the clock unless its window is within
+    /// [`CLOCK_LAG_MS`](repeat_slot::CLOCK_LAG_MS) of its end. (The table's
+    /// last reading is at most that old while the dispatcher sweeps, at
+    /// least once a second. If the dispatcher is stalled — then nothing is
+    /// delivered anyway — a slot may keep counting into a window that has
+    /// ended, until the next sweep closes it: the repeats are in its
+    /// summary, none is lost.)
     #[inline]
     pub(crate) fn check(&self, fingerprint: u64, slot: Option<&'static RepeatSlot>) -> Decision {
         if self.window_ms == 0 {
             return Decision::Send(None);
         }
-        let now = self.now_ms();
         if let Some(slot) = slot {
-            if slot.count_repeat(self.id, fingerprint, now) {
-                return Decision::Suppress;
+            // Without reading the clock: the last reading is close enough
+            // unless the window is about to end.
+            let last_reading = self.clock.load(std::sync::atomic::Ordering::Relaxed);
+            match slot.count_repeat(self.id, fingerprint, last_reading, false) {
+                Repeat::Counted { nth } => {
+                    if nth % REFRESH_EVERY == 0 {
+                        self.now_ms();
+                    }
+                    return Decision::Suppress;
+                }
+                Repeat::ReadTheClock => {
+                    let now = self.now_ms();
+                    if let Repeat::Counted { .. } =
+                        slot.count_repeat(self.id, fingerprint, now, true)
+                    {
+                        return Decision::Suppress;
+                    }
+                    return self.check_table(fingerprint, Some(slot), now);
+                }
+                Repeat::NotHere => {}
             }
         }
+        let now = self.now_ms();
         self.check_table(fingerprint, slot, now)
     }
 

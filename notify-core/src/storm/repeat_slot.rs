@@ -36,6 +36,26 @@ pub struct RepeatSlot {
     last_ms: AtomicU64,
 }
 
+/// How stale the time given to [`RepeatSlot::count_repeat`] may be: the
+/// table's clock is read on every slow path, every sweep (at most a second
+/// apart) and every [`REFRESH_EVERY`]th repeat counted in a slot.
+pub(crate) const CLOCK_LAG_MS: u64 = 2_000;
+
+/// A slot's repeats between two readings of the clock, at most.
+pub(crate) const REFRESH_EVERY: u64 = 64;
+
+/// What [`RepeatSlot::count_repeat`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Repeat {
+    /// Counted: the slot's `nth` repeat since it was last drained.
+    Counted { nth: u64 },
+    /// Close to the window's end: ask again with the exact time.
+    ReadTheClock,
+    /// Not for this slot (free, another fingerprint or table, the window
+    /// over): the table decides.
+    NotHere,
+}
+
 /// An arming of a slot, held by the table entry it counts for.
 #[derive(Clone, Copy)]
 pub(crate) struct Arming {
@@ -71,24 +91,41 @@ impl RepeatSlot {
     }
 
     /// Counts a repeat of `fingerprint` at `now_ms` if the slot is armed for
-    /// it by `owner` and its window is still open; false otherwise (the
-    /// caller then takes the table's path).
+    /// it by `owner` and its window is still open.
+    ///
+    /// `now_ms` may be the table's last reading of the clock, up to
+    /// [`CLOCK_LAG_MS`] old (`exact` false): then, within that much of the
+    /// window's end, the answer is [`Repeat::ReadTheClock`], and the caller
+    /// asks again with the time read now. Far from the end, a stale reading
+    /// cannot be wrong about the window being open.
     #[inline]
-    pub(crate) fn count_repeat(&self, owner: u64, fingerprint: u64, now_ms: u64) -> bool {
+    pub(crate) fn count_repeat(
+        &self,
+        owner: u64,
+        fingerprint: u64,
+        now_ms: u64,
+        exact: bool,
+    ) -> Repeat {
         let mut state = self.state.load(Ordering::Acquire);
         loop {
             let id = state >> COUNT_BITS;
             if id == FREE || id == BUSY || state & COUNT_MASK == COUNT_MASK {
-                return false;
+                return Repeat::NotHere;
             }
             // These were written before the arming id was published (the
             // acquire above). If they are being rewritten for a new arming,
             // the state word has changed and the exchange below fails.
             if self.fingerprint.load(Ordering::Relaxed) != fingerprint
                 || self.owner.load(Ordering::Relaxed) != owner
-                || now_ms >= self.until_ms.load(Ordering::Relaxed)
             {
-                return false;
+                return Repeat::NotHere;
+            }
+            let until = self.until_ms.load(Ordering::Relaxed);
+            if now_ms >= until {
+                return Repeat::NotHere;
+            }
+            if !exact && now_ms.saturating_add(CLOCK_LAG_MS) >= until {
+                return Repeat::ReadTheClock;
             }
             match self.state.compare_exchange_weak(
                 state,
@@ -97,11 +134,12 @@ impl RepeatSlot {
                 Ordering::Acquire,
             ) {
                 Ok(_) => {
-                    if state & COUNT_MASK == 0 {
+                    let count = state & COUNT_MASK;
+                    if count == 0 {
                         self.first_ms.store(now_ms, Ordering::Relaxed);
                     }
                     self.last_ms.store(now_ms, Ordering::Relaxed);
-                    return true;
+                    return Repeat::Counted { nth: count + 1 };
                 }
                 Err(actual) => state = actual,
             }
@@ -184,8 +222,10 @@ impl Arming {
     }
 }
 
-/// Arming ids: 1..BUSY, round and round (an id is only compared while one
-/// arming is live, so wrapping after millions of armings is harmless).
+/// Arming ids: 1..BUSY, round and round. A counter compares the id it
+/// loaded with the id at its compare-and-swap; only if 2^24 − 2 armings of
+/// this one slot happened in between (while that thread was paused between
+/// two instructions) could it count for the wrong arming.
 fn next_arming_id() -> u64 {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     u64::from(NEXT.fetch_add(1, Ordering::Relaxed)) % (BUSY - 1) + 1
@@ -198,24 +238,33 @@ mod tests {
     #[test]
     fn an_armed_slot_counts_its_own_fingerprint_until_its_window_ends() {
         static SLOT: RepeatSlot = RepeatSlot::new();
-        assert!(!SLOT.count_repeat(1, 7, 0), "free");
+        let exact = |fingerprint, owner, now| SLOT.count_repeat(owner, fingerprint, now, true);
+        assert_eq!(exact(7, 1, 0), Repeat::NotHere, "free");
         let arming = SLOT.arm(1, 7, 100).unwrap();
         assert!(SLOT.arm(1, 8, 100).is_none(), "held");
-        assert!(SLOT.count_repeat(1, 7, 10));
-        assert!(SLOT.count_repeat(1, 7, 20));
-        assert!(!SLOT.count_repeat(1, 8, 20), "another fingerprint");
-        assert!(!SLOT.count_repeat(2, 7, 20), "another table");
-        assert!(!SLOT.count_repeat(1, 7, 100), "the window ended");
+        assert_eq!(exact(7, 1, 10), Repeat::Counted { nth: 1 });
+        assert_eq!(exact(7, 1, 20), Repeat::Counted { nth: 2 });
+        assert_eq!(exact(8, 1, 20), Repeat::NotHere, "another fingerprint");
+        assert_eq!(exact(7, 2, 20), Repeat::NotHere, "another table");
+        assert_eq!(exact(7, 1, 100), Repeat::NotHere, "the window ended");
+        // A reading that may be stale, near the window's end: read the clock.
+        assert_eq!(SLOT.count_repeat(1, 7, 20, false), Repeat::ReadTheClock);
         let counted = arming.drain();
         assert_eq!(
             (counted.count, counted.first_ms, counted.last_ms),
             (2, 10, 20)
         );
         assert_eq!(arming.drain().count, 0);
-        assert!(SLOT.count_repeat(1, 7, 30));
+        assert_eq!(exact(7, 1, 30), Repeat::Counted { nth: 1 });
         assert_eq!(arming.release().count, 1);
-        assert!(!SLOT.count_repeat(1, 7, 40), "released");
-        assert!(SLOT.arm(1, 8, 100).is_some());
+        assert_eq!(exact(7, 1, 40), Repeat::NotHere, "released");
+        let arming = SLOT.arm(1, 8, 1_000_000).unwrap();
+        // Far from the window's end, a stale reading is good enough.
+        assert_eq!(
+            SLOT.count_repeat(1, 8, 5, false),
+            Repeat::Counted { nth: 1 }
+        );
+        assert_eq!(arming.release().count, 1);
     }
 
     /// Threads counting while the slot is drained and re-armed: every
@@ -230,7 +279,7 @@ mod tests {
             for _ in 0..3 {
                 s.spawn(|| {
                     while !stop.load(Ordering::Relaxed) {
-                        if SLOT.count_repeat(1, 7, 5) {
+                        if let Repeat::Counted { .. } = SLOT.count_repeat(1, 7, 5, true) {
                             counted_fast.fetch_add(1, Ordering::Relaxed);
                         }
                     }
