@@ -123,7 +123,8 @@ fn the_backtrace_is_resolved_on_the_dispatcher_thread_not_on_the_caller() {
     eprintln!(
         "allocated: caller {caller_allocated} bytes in report_error; the process {process_allocated} bytes in all"
     );
-    assert_eq!(delivery.thread.as_deref(), Some("notify-dispatcher"));
+    // Delivered on the sink's own thread, never the caller's.
+    assert_eq!(delivery.thread.as_deref(), Some("notify-sink:recorder"));
     assert_eq!(
         delivery.alert.thread, "caller",
         "the alert names the thread that failed"

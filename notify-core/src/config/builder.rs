@@ -188,11 +188,7 @@ impl NotifierBuilder {
         settings.environment = self.environment;
         NotifierOptions {
             settings,
-            sinks: self
-                .sinks
-                .into_iter()
-                .flat_map(|group| group.parts)
-                .collect(),
+            sinks: self.sinks,
             dedup_window: self.dedup_window,
             max_fingerprints: self.max_fingerprints,
             queue_capacity: self.queue_capacity,

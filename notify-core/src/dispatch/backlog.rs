@@ -3,8 +3,12 @@
 //! misses alerts only itself (counted, said once a minute, and told in the
 //! next alert it gets) and delays no other sink.
 
+use std::any::Any;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use tokio::sync::Semaphore;
 
@@ -18,6 +22,9 @@ use crate::sink::Sink;
 /// A sink with its backlog and its delivery state.
 pub(crate) struct SinkBacklog {
     pub(crate) sink: Box<dyn Sink>,
+    /// The sink's own thread's runtime, where its deliveries run (the
+    /// dispatcher's own, if that thread could not start).
+    runtime: Option<tokio::runtime::Handle>,
     /// Deliveries in flight at once (the sink's `concurrency`).
     in_flight: Semaphore,
     /// Deliveries waiting or in flight, at most `capacity`.
@@ -33,8 +40,13 @@ pub(crate) struct SinkBacklog {
 }
 
 impl SinkBacklog {
-    pub(crate) fn new(sink: Box<dyn Sink>, capacity: usize) -> Self {
+    pub(crate) fn new(
+        sink: Box<dyn Sink>,
+        capacity: usize,
+        runtime: Option<tokio::runtime::Handle>,
+    ) -> Self {
         SinkBacklog {
+            runtime,
             in_flight: Semaphore::new(sink.concurrency().clamp(1, 64)),
             waiting: Arc::new(Semaphore::new(capacity.max(1))),
             capacity: capacity.max(1),
@@ -45,9 +57,10 @@ impl SinkBacklog {
         }
     }
 
-    /// Starts delivering `alert` to this sink, as a task of the dispatcher's
-    /// runtime (so a panicking sink is contained). If the backlog is full,
-    /// the sink misses the alert instead.
+    /// Starts delivering `alert` to this sink, as a task on the sink's own
+    /// thread (so a sink that blocks holds up only itself, and a panicking
+    /// one is contained and reported). If the backlog is full, the sink
+    /// misses the alert instead.
     pub(crate) fn deliver(
         self: &Arc<Self>,
         alert: &Arc<Alert>,
@@ -71,15 +84,15 @@ impl SinkBacklog {
         let this = self.clone();
         let state = state.clone();
         let completion = completion.clone();
-        tokio::spawn(async move {
+        let task = async move {
             let _waiting = waiting;
             let Ok(_in_flight) = this.in_flight.acquire().await else {
                 return;
             };
-            let result = retry::run(&policy, &this.pause, || this.sink.send(&alert)).await;
-            match result {
-                Ok(()) => Counters::add(&state.counters.delivered, 1),
-                Err(error) => {
+            let delivery = retry::run(&policy, &this.pause, || this.sink.send(&alert));
+            match CatchUnwind(Box::pin(delivery)).await {
+                Ok(Ok(())) => Counters::add(&state.counters.delivered, 1),
+                Ok(Err(error)) => {
                     Counters::add(&state.counters.failed, 1);
                     state.diagnostics.say(&format!(
                         "sink {:?} did not deliver alert {:?}: {}",
@@ -88,9 +101,22 @@ impl SinkBacklog {
                         error.message()
                     ));
                 }
+                Err(panic) => {
+                    Counters::add(&state.counters.failed, 1);
+                    state.diagnostics.say(&format!(
+                        "sink {:?} panicked while delivering alert {:?}: {}",
+                        this.sink.name(),
+                        alert.title,
+                        panic_text(&*panic)
+                    ));
+                }
             }
             drop(completion);
-        });
+        };
+        match &self.runtime {
+            Some(runtime) => drop(runtime.spawn(task)),
+            None => drop(tokio::spawn(task)),
+        }
     }
 
     /// The backlog is full: the alert is dropped for this sink, counted, and
@@ -106,5 +132,32 @@ impl SinkBacklog {
                 self.capacity
             ));
         }
+    }
+}
+
+/// A delivery whose panic is caught and handed back, not unwound into the
+/// runtime: the sink is then counted as failed and said to have panicked.
+struct CatchUnwind<F>(Pin<Box<F>>);
+
+impl<F: Future> Future for CatchUnwind<F> {
+    type Output = Result<F::Output, Box<dyn Any + Send>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let future = self.0.as_mut();
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| future.poll(cx))) {
+            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(panic) => Poll::Ready(Err(panic)),
+        }
+    }
+}
+
+fn panic_text(payload: &(dyn Any + Send)) -> &str {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        s
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s
+    } else {
+        "a panic without a message"
     }
 }

@@ -8,6 +8,7 @@
 //! | `worker.rs` | the dispatcher thread: its loop, sweeps, completing and routing alerts |
 //! | `resolver.rs` | the resolver thread: backtraces resolved and trimmed, off the runtime |
 //! | `backlog.rs` | each sink's bounded backlog and its deliveries |
+//! | `sink_thread.rs` | each sink's own thread, where its deliveries run |
 //! | `flush.rs` | the delivery ledger by sequence number, and waiting for it |
 //! | `stats.rs` | [`Stats`] and the counters behind it |
 //!
@@ -19,6 +20,7 @@ mod backlog;
 mod flush;
 mod notifier;
 mod resolver;
+mod sink_thread;
 mod state;
 mod stats;
 mod worker;

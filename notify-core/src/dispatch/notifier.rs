@@ -16,13 +16,13 @@ use crate::diagnostic::{DiagnosticFn, Diagnostics};
 use crate::error::ConfigError;
 use crate::settings::Settings;
 use crate::sink::retry::RetryPolicy;
-use crate::sink::{Sink, Transport};
+use crate::sink::{SinkGroup, Transport};
 use crate::storm::{Decision, RepeatSlot, StormControl, Summary};
 
 /// Everything a notifier is started with (what the builder validated).
 pub(crate) struct NotifierOptions {
     pub(crate) settings: Settings,
-    pub(crate) sinks: Vec<Box<dyn Sink>>,
+    pub(crate) sinks: Vec<SinkGroup>,
     pub(crate) dedup_window: Duration,
     pub(crate) max_fingerprints: usize,
     pub(crate) queue_capacity: usize,

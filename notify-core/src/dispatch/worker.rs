@@ -14,13 +14,14 @@ use tokio::sync::{mpsc, Notify, OwnedSemaphorePermit, Semaphore};
 use super::backlog::SinkBacklog;
 use super::flush::FlushRequest;
 use super::resolver::Resolver;
+use super::sink_thread::SinkThread;
 use super::state::{Completion, NotifierState, QueuedAlert};
 use super::stats::Counters;
 use crate::alert::Alert;
 use crate::capture::mark_notifier_thread;
 use crate::diagnostic::Throttled;
 use crate::sink::retry::RetryPolicy;
-use crate::sink::Transport;
+use crate::sink::{SinkGroup, Transport};
 use crate::sys::batch_scheduling;
 
 pub(crate) struct Dispatcher {
@@ -41,6 +42,8 @@ pub(crate) struct Dispatcher {
     resolver: Resolver,
     /// Said at most once a minute: storm control evicted fingerprints.
     eviction_note: Throttled,
+    /// Each sink's thread; they stop when the dispatcher does.
+    sink_threads: Mutex<Vec<SinkThread>>,
 }
 
 /// Marks a first alert resolved however its task ends (even by a panic), so
@@ -61,17 +64,37 @@ impl Drop for Resolving {
 impl Dispatcher {
     pub(crate) fn new(
         state: Arc<NotifierState>,
-        sinks: Vec<Box<dyn crate::sink::Sink>>,
+        groups: Vec<SinkGroup>,
         policy: RetryPolicy,
         transport: Transport,
         capacity: usize,
     ) -> Self {
+        let mut sinks = Vec::new();
+        let mut sink_threads = Vec::new();
+        for group in groups {
+            let blocking_threads = group.parts.iter().map(|p| p.concurrency().max(1)).sum();
+            let runtime = match SinkThread::start(&group.name, &transport, blocking_threads) {
+                Ok(thread) => {
+                    let runtime = thread.runtime().clone();
+                    sink_threads.push(thread);
+                    Some(runtime)
+                }
+                Err(e) => {
+                    state.diagnostics.say(&format!(
+                        "cannot start the thread of sink {:?} ({e}); it is delivered to from the dispatcher's",
+                        group.name
+                    ));
+                    None
+                }
+            };
+            for part in group.parts {
+                sinks.push(Arc::new(SinkBacklog::new(part, capacity, runtime.clone())));
+            }
+        }
         Dispatcher {
             state,
-            sinks: sinks
-                .into_iter()
-                .map(|sink| Arc::new(SinkBacklog::new(sink, capacity)))
-                .collect(),
+            sinks,
+            sink_threads: Mutex::new(sink_threads),
             policy,
             transport,
             unknown_routes_reported: Mutex::default(),
@@ -109,6 +132,7 @@ impl Dispatcher {
                 this.state.diagnostics.say(&format!(
                     "cannot start the dispatcher's runtime ({e}); alerts will be dropped"
                 ));
+                this.stop_sink_threads();
                 return;
             }
         };
@@ -165,6 +189,14 @@ impl Dispatcher {
                 }
             }
         });
+        this.stop_sink_threads();
+    }
+
+    fn stop_sink_threads(&self) {
+        self.sink_threads
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
     }
 
     /// Queues the summaries of closed storm windows (all open ones on flush).
@@ -310,33 +342,40 @@ mod tests {
             .unwrap();
         notifier.report_message(crate::Severity::Warning, "wake up");
         assert!(notifier.flush(std::time::Duration::from_secs(30)));
-        let [(dispatcher, policy)] = seen.lock().unwrap()[..] else {
+        let [(_sink_thread, policy)] = seen.lock().unwrap()[..] else {
             panic!("one delivery expected: {:?}", seen.lock().unwrap());
         };
-        // Awake, running a sink: a normal thread.
+        // Running a sink: a normal thread (the sink's own).
         assert_eq!(policy, libc::SCHED_OTHER);
-        // Asleep: batch. (It parks within moments of the flush.)
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        loop {
-            // SAFETY: a query about a thread of this process.
-            let policy = unsafe { libc::sched_getscheduler(dispatcher) };
-            if policy == libc::SCHED_BATCH {
-                break;
+        // Asleep, every dispatcher is batch (this one parks within moments
+        // of the flush).
+        let mut dispatchers = 0;
+        for (tid, name) in threads() {
+            if name != "notify-dispatch" {
+                continue;
             }
-            assert!(std::time::Instant::now() < deadline, "policy {policy}");
-            std::thread::sleep(std::time::Duration::from_millis(10));
+            loop {
+                // SAFETY: a query about a thread of this process (-1 once it ended).
+                let policy = unsafe { libc::sched_getscheduler(tid) };
+                if policy == libc::SCHED_BATCH || policy == -1 {
+                    break;
+                }
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "dispatcher policy {policy}"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            dispatchers += 1;
         }
+        assert!(dispatchers > 0);
         // Every resolver thread (this test's and others') is batch for good.
         let mut resolvers = 0;
-        for task in std::fs::read_dir("/proc/self/task").unwrap() {
-            let task = task.unwrap().path();
-            let Ok(comm) = std::fs::read_to_string(task.join("comm")) else {
-                continue;
-            };
-            if comm.trim() != "notify-resolver" {
+        for (tid, name) in threads() {
+            if name != "notify-resolver" {
                 continue;
             }
-            let tid: libc::pid_t = task.file_name().unwrap().to_str().unwrap().parse().unwrap();
             // One that has just started may not have set it yet.
             loop {
                 // SAFETY: a query about a thread of this process (-1 once it ended).
@@ -353,5 +392,19 @@ mod tests {
             resolvers += 1;
         }
         assert!(resolvers > 0);
+    }
+
+    /// This process's threads: id and name (`comm`, at most 15 bytes).
+    fn threads() -> Vec<(libc::pid_t, String)> {
+        let mut threads = Vec::new();
+        for task in std::fs::read_dir("/proc/self/task").unwrap() {
+            let task = task.unwrap().path();
+            let Ok(comm) = std::fs::read_to_string(task.join("comm")) else {
+                continue;
+            };
+            let tid = task.file_name().unwrap().to_str().unwrap().parse().unwrap();
+            threads.push((tid, comm.trim().to_owned()));
+        }
+        threads
     }
 }

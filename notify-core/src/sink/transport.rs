@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use crate::error::ConfigError;
 
-/// The dispatcher's transport, made when the notifier starts.
+/// The dispatcher's transport, made when the notifier starts; each sink's
+/// thread enters a clone (one connection pool for all).
+#[derive(Clone)]
 pub(crate) struct Transport {
     #[cfg(feature = "http")]
     client: reqwest::Client,
