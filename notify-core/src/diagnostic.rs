@@ -1,28 +1,145 @@
 //! The notifier's own one-line diagnostics: where they go, and how often a
 //! recurring one is said.
+//!
+//! Lines are said on a thread of their own (`notify-diagnostics`), through
+//! a bounded queue: a diagnostic callback that blocks (a slow log shipper, a
+//! full pipe on stderr) never holds up the caller — an application thread,
+//! the dispatcher, a sink — and lines that do not fit are counted and said
+//! later. Flushing waits, within its deadline, until every queued line is
+//! said, so a process does not exit with its last diagnostics unsaid.
 
-use std::sync::{Arc, Mutex};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, SyncSender, TrySendError};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 /// A callback for the notifier's own diagnostics (a sink's refusal, a dropped
 /// alert); by default they go to stderr, one line each.
 pub type DiagnosticFn = Arc<dyn Fn(&str) + Send + Sync>;
 
+/// Lines waiting to be said, at most.
+const QUEUE: usize = 1024;
+
 /// Where a notifier's diagnostics go.
-pub(crate) struct Diagnostics(DiagnosticFn);
+pub(crate) struct Diagnostics {
+    /// To the diagnostics thread; `None` if it could not start (then lines
+    /// are said on the caller's thread).
+    queue: Option<SyncSender<String>>,
+    callback: DiagnosticFn,
+    progress: Arc<Progress>,
+}
+
+/// Lines queued and said, for flushing.
+#[derive(Default)]
+struct Progress {
+    counts: Mutex<(u64, u64)>,
+    changed: Condvar,
+    /// Lines that did not fit in the queue since the last one said.
+    dropped: AtomicU64,
+}
+
+thread_local! {
+    static ON_DIAGNOSTICS_THREAD: Cell<bool> = const { Cell::new(false) };
+}
 
 impl Diagnostics {
-    /// To `callback`, or to stderr.
-    pub(crate) fn new(callback: Option<DiagnosticFn>) -> Self {
-        Diagnostics(callback.unwrap_or_else(|| Arc::new(to_stderr)))
+    /// To `callback`, or to stderr. `on_thread_start` runs first on the
+    /// diagnostics thread (the caller marks it as the notifier's own).
+    pub(crate) fn new(callback: Option<DiagnosticFn>, on_thread_start: fn()) -> Self {
+        let callback = callback.unwrap_or_else(|| Arc::new(to_stderr));
+        let progress = Arc::new(Progress::default());
+        let (queue, lines) = mpsc::sync_channel::<String>(QUEUE);
+        let spawned = std::thread::Builder::new()
+            .name(String::from("notify-diagnostics"))
+            .spawn({
+                let callback = callback.clone();
+                let progress = progress.clone();
+                move || {
+                    on_thread_start();
+                    let _ = ON_DIAGNOSTICS_THREAD.try_with(|d| d.set(true));
+                    for line in lines {
+                        let dropped = progress.dropped.swap(0, Ordering::Relaxed);
+                        if dropped > 0 {
+                            call(
+                                &callback,
+                                &format!(
+                                    "{dropped} diagnostics were dropped: the diagnostic callback is not keeping up"
+                                ),
+                            );
+                        }
+                        call(&callback, &line);
+                        let mut counts = progress.counts.lock().unwrap_or_else(|p| p.into_inner());
+                        counts.1 += 1;
+                        drop(counts);
+                        progress.changed.notify_all();
+                    }
+                }
+            });
+        Diagnostics {
+            queue: spawned.is_ok().then_some(queue),
+            callback,
+            progress,
+        }
     }
 
-    /// Says one line. The user's callback may panic: that never reaches the
-    /// caller (the dispatcher, or an application thread).
+    /// Says one line, without waiting for the callback. The user's
+    /// callback may panic: that never reaches anyone.
     pub(crate) fn say(&self, message: &str) {
-        let f = &self.0;
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(message)));
+        let Some(queue) = &self.queue else {
+            call(&self.callback, message);
+            return;
+        };
+        let mut counts = self
+            .progress
+            .counts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        match queue.try_send(message.to_owned()) {
+            Ok(()) => counts.0 += 1,
+            Err(TrySendError::Full(_)) => {
+                self.progress.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(TrySendError::Disconnected(_)) => {
+                drop(counts);
+                call(&self.callback, message);
+            }
+        }
     }
+
+    /// Waits until every line queued so far is said, or `deadline` passes.
+    pub(crate) fn wait_said(&self, deadline: Option<Instant>) -> bool {
+        if ON_DIAGNOSTICS_THREAD.try_with(Cell::get).unwrap_or(true) {
+            return false;
+        }
+        let progress = &self.progress;
+        let mut counts = progress.counts.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if counts.1 >= counts.0 {
+                return true;
+            }
+            counts = match deadline {
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return false;
+                    }
+                    match progress.changed.wait_timeout(counts, deadline - now) {
+                        Ok((guard, _)) => guard,
+                        Err(poisoned) => poisoned.into_inner().0,
+                    }
+                }
+                None => match progress.changed.wait(counts) {
+                    Ok(guard) => guard,
+                    Err(poisoned) => poisoned.into_inner(),
+                },
+            };
+        }
+    }
+}
+
+fn call(callback: &DiagnosticFn, line: &str) {
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| callback(line)));
 }
 
 /// One line on stderr. A closed stderr is not our problem (`eprintln!` would

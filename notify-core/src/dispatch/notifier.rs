@@ -11,7 +11,10 @@ use super::state::{NotifierState, QueuedAlert};
 use super::stats::{Counters, Stats};
 use super::worker::Dispatcher;
 use crate::alert::Severity;
-use crate::capture::{report, Destination, Draft, ErrorRef, Origin, RawBacktrace, Report, Subject};
+use crate::capture::{
+    mark_notifier_thread, report, Destination, Draft, ErrorRef, Origin, RawBacktrace, Report,
+    Subject,
+};
 use crate::diagnostic::{DiagnosticFn, Diagnostics};
 use crate::error::ConfigError;
 use crate::settings::Settings;
@@ -55,10 +58,21 @@ struct DispatcherSenders {
 
 impl Drop for DispatcherSenders {
     fn drop(&mut self) {
-        self.state
-            .ledger
-            .flush(&self.flush_requests, self.state.flush_timeout);
+        flush(&self.state, &self.flush_requests, self.state.flush_timeout);
     }
+}
+
+/// Waits for the ledger, then for the diagnostics said meanwhile, within one
+/// deadline; returns whether every alert was delivered.
+fn flush(
+    state: &NotifierState,
+    flush_requests: &mpsc::UnboundedSender<FlushRequest>,
+    timeout: Duration,
+) -> bool {
+    let deadline = std::time::Instant::now().checked_add(timeout);
+    let delivered = state.ledger.flush(flush_requests, timeout);
+    state.diagnostics.wait_said(deadline);
+    delivered
 }
 
 impl std::fmt::Debug for Notifier {
@@ -84,7 +98,7 @@ impl Notifier {
                 options.queue_capacity.saturating_mul(2),
             ),
             settings: options.settings,
-            diagnostics: Diagnostics::new(options.diagnostics),
+            diagnostics: Diagnostics::new(options.diagnostics, mark_notifier_thread),
             flush_timeout: options.flush_timeout,
             ledger: DeliveryLedger::default(),
             counters: Counters::default(),
@@ -190,9 +204,7 @@ impl Notifier {
     /// everything was delivered in time. Never waits longer than `timeout`,
     /// even when a sink does not answer.
     pub fn flush(&self, timeout: Duration) -> bool {
-        self.state
-            .ledger
-            .flush(&self.senders.flush_requests, timeout)
+        flush(&self.state, &self.senders.flush_requests, timeout)
     }
 
     /// The notifier's counters.
