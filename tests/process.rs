@@ -119,3 +119,21 @@ fn a_panic_reported_after_the_guard_dropped_is_flushed_at_exit() {
     );
     assert!(stderr.contains("fixture panic: guard inside"), "{stderr}");
 }
+
+/// Sinks that block (an async one that sleeps in `send`, a `BlockingSink`)
+/// and a diagnostic callback that blocks: the process still exits within
+/// its flush timeout (1 s), not after the 30 s they block for.
+#[test]
+fn blocking_sinks_do_not_hold_up_the_exit() {
+    let start = std::time::Instant::now();
+    let output = run(unwinding_binary(), "blocking-sinks");
+    let took = start.elapsed();
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "done");
+    // The guard waits 1 s; the exit handler does not wait again after a
+    // flush that timed out. Generous for a loaded machine, far below 30 s.
+    assert!(
+        took < std::time::Duration::from_secs(10),
+        "exit took {took:?}"
+    );
+}

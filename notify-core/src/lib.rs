@@ -120,7 +120,10 @@ pub use sink::Discord;
 pub use sink::Slack;
 #[cfg(feature = "webhook")]
 pub use sink::Webhook;
-pub use sink::{BoxFuture, Console, Memory, Routed, Sink, SinkError, SinkExt};
+pub use sink::{
+    Blocking, BlockingSink, BlockingSinkExt, BoxFuture, Console, IntoSink, Memory, Routed, Sink,
+    SinkError, SinkExt,
+};
 #[cfg(feature = "telegram")]
 pub use sink::{Telegram, TELEGRAM_API_URL};
 

@@ -10,7 +10,7 @@ use crate::diagnostic::DiagnosticFn;
 use crate::dispatch::{Notifier, NotifierOptions};
 use crate::error::ConfigError;
 use crate::settings::Settings;
-use crate::sink::{Sink, SinkGroup};
+use crate::sink::{IntoSink, SinkGroup};
 
 /// The default window in which repeats of one alert are counted, not sent.
 pub const DEFAULT_DEDUP_WINDOW: Duration = Duration::from_secs(60);
@@ -109,9 +109,12 @@ impl NotifierBuilder {
         self
     }
 
-    /// Adds a sink. Without any, alerts go nowhere (use [`Console`](crate::Console) for stderr).
-    pub fn sink(mut self, sink: impl Sink) -> Self {
-        self.sinks.push(SinkGroup::new(sink));
+    /// Adds a sink: a [`Sink`](crate::Sink) (async) or a
+    /// [`BlockingSink`](crate::BlockingSink) (synchronous, run on blocking
+    /// threads). Without any, alerts go nowhere (use
+    /// [`Console`](crate::Console) for stderr).
+    pub fn sink<Kind>(mut self, sink: impl IntoSink<Kind>) -> Self {
+        self.sinks.push(SinkGroup::new(sink.into_sink()));
         self
     }
 

@@ -10,14 +10,29 @@ use crate::error::ConfigError;
 /// A boxed, `Send` future, as [`Sink::send`] returns.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// Somewhere alerts can be delivered.
+/// Somewhere alerts can be delivered, asynchronously.
 ///
-/// The dispatcher calls [`send`](Sink::send) on its own thread, inside its own
-/// tokio runtime, once per attempt: a [`SinkError`] marked
-/// [retryable](SinkError::retryable) is retried with exponential backoff and
-/// jitter (honouring [`SinkError::retry_after`]), any other error is reported
-/// once as a diagnostic. Each attempt is bounded by the notifier's request
-/// timeout.
+/// Each sink has a thread of its own (`notify-sink:<name>`) with a
+/// current-thread tokio runtime, where [`send`](Sink::send) is called once
+/// per attempt: a [`SinkError`] marked [retryable](SinkError::retryable) is
+/// retried with exponential backoff and jitter (honouring
+/// [`SinkError::retry_after`]), any other error is reported once as a
+/// diagnostic. Each attempt is bounded by the notifier's request timeout.
+///
+/// # `send` must not block
+///
+/// The future `send` returns runs on the sink's thread: it must await, not
+/// block (no `std::thread::sleep`, no synchronous I/O, no blocking client).
+/// If it blocks anyway, it holds up only this sink — its thread is its own,
+/// so other sinks, storm summaries, flush deadlines and the process's exit
+/// go on — but while it blocks, this sink's timeouts cannot fire (a timer
+/// cannot interrupt a blocked thread) and its other deliveries wait behind
+/// it, up to its backlog bound. For a sink that calls blocking code,
+/// implement [`BlockingSink`](crate::BlockingSink) instead: each call then
+/// runs on a blocking thread, under the same timeouts and retries.
+///
+/// A `send` that panics is contained: the delivery counts as failed and one
+/// diagnostic names the sink and the panic.
 ///
 /// # Example
 ///

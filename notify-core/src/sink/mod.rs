@@ -8,6 +8,7 @@
 
 #[cfg(feature = "alertmanager")]
 mod alertmanager;
+mod blocking;
 mod console;
 mod contract;
 #[cfg(feature = "discord")]
@@ -41,6 +42,7 @@ mod webhook;
 
 #[cfg(feature = "alertmanager")]
 pub use alertmanager::Alertmanager;
+pub use blocking::{AsyncKind, Blocking, BlockingKind, BlockingSink, BlockingSinkExt, IntoSink};
 pub use console::Console;
 pub use contract::{BoxFuture, Sink};
 #[cfg(feature = "discord")]
