@@ -64,49 +64,66 @@ fn wrap(func: ItemFn, args: &Args) -> TokenStream {
         ReturnType::Default => quote!(()),
         ReturnType::Type(_, ty) => infer_impl_traits(ty).into_token_stream(),
     };
-    let err_check = match result_error_tokens(&sig.output, args) {
-        Some(error_tokens) => report_err(&private, error_tokens),
-        None => TokenStream::new(),
-    };
-    let keep_context = if err_check.is_empty() {
-        quote!(_)
-    } else {
-        quote!(__notify_context)
-    };
-
+    // What the function returned is checked by its type (see
+    // `__private::Probe`): a `Result` reports its `Err`; a future returned
+    // by a sync fn is watched; anything else passes through.
+    let error_tokens = error_span_tokens(&sig.output);
+    let returns_value = !matches!(sig.output, ReturnType::Default);
     let statements = &block.stmts;
-    let body = if sig.asyncness.is_some() {
-        quote! {
-            let (__notify_result, #keep_context): (#result_ty, _) = #private::Watch::new(
-                || &__NOTIFY_SITE,
-                __notify_context,
-                async move {
-                    // An async block has no declared output type: this first
-                    // `return` gives it one, so the body's `return`s and `?`
-                    // coerce and convert as they did in the `async fn` (the
-                    // trick of tracing-attributes).
-                    #[allow(
-                        unknown_lints,
-                        unreachable_code,
-                        clippy::diverging_sub_expression,
-                        clippy::empty_loop,
-                        clippy::let_unit_value,
-                        clippy::let_with_type_underscore,
-                        clippy::needless_return,
-                        clippy::unreachable
-                    )]
-                    if false {
-                        let __notify_fake_return: #result_ty = loop {};
-                        return __notify_fake_return;
-                    }
-                    // The body's statements, not the block: a block as the
-                    // tail would warn `unused_braces` on `async fn f() { x }`.
-                    #(#statements)*
-                },
-            )
-            .await;
-        }
-    } else if returns_never(&sig.output) {
+    let describe = describe_error(&private, error_tokens.clone());
+    if sig.asyncness.is_some() {
+        // The output of the body: a `Result` (by type) reports its `Err`.
+        let check_output = if returns_value {
+            quote! {
+                #[allow(unused_imports)]
+                use #private::{OutputOther as _, OutputResult as _};
+                let __notify_result = (&&#private::Probe::of(&__notify_result))
+                    .__notify_output_kind()
+                    .handle_output(__notify_result, &__NOTIFY_SITE, __notify_context, #describe);
+            }
+        } else {
+            quote!(let _ = __notify_context;)
+        };
+        return quote! {
+            #(#outer)*
+            #vis #sig {
+                #(#inner)*
+                #site
+                let __notify_context = #context;
+                let (__notify_result, __notify_context): (#result_ty, _) = #private::Watch::new(
+                    || &__NOTIFY_SITE,
+                    __notify_context,
+                    async move {
+                        // An async block has no declared output type: this first
+                        // `return` gives it one, so the body's `return`s and `?`
+                        // coerce and convert as they did in the `async fn` (the
+                        // trick of tracing-attributes).
+                        #[allow(
+                            unknown_lints,
+                            unreachable_code,
+                            clippy::diverging_sub_expression,
+                            clippy::empty_loop,
+                            clippy::let_unit_value,
+                            clippy::let_with_type_underscore,
+                            clippy::needless_return,
+                            clippy::unreachable
+                        )]
+                        if false {
+                            let __notify_fake_return: #result_ty = loop {};
+                            return __notify_fake_return;
+                        }
+                        // The body's statements, not the block: a block as the
+                        // tail would warn `unused_braces` on `async fn f() { x }`.
+                        #(#statements)*
+                    },
+                )
+                .await;
+                #check_output
+                __notify_result
+            }
+        };
+    }
+    if returns_never(&sig.output) {
         // `fn ... -> !` never returns: the guard only ever reports a panic, and
         // `!` cannot be written as a `let` type on stable.
         return quote! {
@@ -120,25 +137,58 @@ fn wrap(func: ItemFn, args: &Args) -> TokenStream {
                 (move || -> ! #block)()
             }
         };
-    } else {
+    }
+    let check_returned = if returns_value {
+        // Any future, not just a boxed one, may stand for an `impl Trait`
+        // return: a watch of it is the same kind of `impl Future`.
+        let any_future = if returns_impl_trait(&sig.output) {
+            quote!(ProbeFuture as _,)
+        } else {
+            TokenStream::new()
+        };
+        let describe_output = describe_error(&private, error_tokens);
         quote! {
-            let __notify_guard = #private::PanicGuard::new(|| &__NOTIFY_SITE, __notify_context);
-            // A closure, so that `return` and `?` keep their meaning; its declared
-            // return type makes them coerce and convert as in the function.
-            #[allow(clippy::let_unit_value)]
-            let __notify_result: #result_ty = #private::call_once(move || -> #result_ty #block);
-            let #keep_context = __notify_guard.disarm();
+            #[allow(unused_imports)]
+            use #private::{
+                OutputOther as _, OutputResult as _, ProbeBoxedFuture as _, #any_future
+                ProbeOther as _, ProbeResult as _,
+            };
+            let __notify_result = (&&&&#private::Probe::of(&__notify_result))
+                .__notify_kind()
+                .handle(
+                    __notify_result,
+                    &__NOTIFY_SITE,
+                    __notify_context,
+                    #describe,
+                    // A returned future's output, when it completes.
+                    move |__notify_output, __notify_context| {
+                        (&&#private::Probe::of(&__notify_output))
+                            .__notify_output_kind()
+                            .handle_output(
+                                __notify_output,
+                                &__NOTIFY_SITE,
+                                __notify_context,
+                                #describe_output,
+                            )
+                    },
+                );
         }
+    } else {
+        quote!(let _ = __notify_context;)
     };
-
     quote! {
         #(#outer)*
         #vis #sig {
             #(#inner)*
             #site
             let __notify_context = #context;
-            #body
-            #err_check
+            let __notify_guard = #private::PanicGuard::new(|| &__NOTIFY_SITE, __notify_context);
+            // A closure, so that `return` and `?` keep their meaning; its declared
+            // return type makes them coerce and convert as in the function.
+            #[allow(clippy::let_unit_value)]
+            let __notify_result: #result_ty = #private::call_once(move || -> #result_ty #block);
+            let __notify_context = __notify_guard.disarm();
+            #check_returned
             __notify_result
         }
     }
@@ -200,8 +250,9 @@ fn context(private: &TokenStream, args: &Args) -> TokenStream {
     quote!(#private::Context::capture(|| ::std::vec![#(#entries),*]))
 }
 
-/// Reports `__notify_result` when it is an `Err`.
-fn report_err(private: &TokenStream, error_tokens: TokenStream) -> TokenStream {
+/// The closure that describes an error by the richest trait its type has
+/// (autoref specialisation over `__private::Wrap`).
+fn describe_error(private: &TokenStream, error_tokens: TokenStream) -> TokenStream {
     // The conversion is spanned on the error type's tokens: when the type has
     // neither `Display` nor `Debug`, the one error points at the type in the
     // signature. A `match` spanned from the first to the last token makes the
@@ -220,35 +271,21 @@ fn report_err(private: &TokenStream, error_tokens: TokenStream) -> TokenStream {
     argument.set_span(last);
     let convert = Ident::new("into_error_ref", last);
     let describe = quote_spanned!(first=> #at_type::IntoErrorRef::#convert #argument);
-    // The result goes by value into an outlined, cold function only when it
-    // is an `Err`: the `Ok` path never takes its address, so it stays in
-    // registers and the wrapped function needs no stack frame of its own.
     // The closure only describes the error; the report happens after it has
-    // returned, so the first frame of the backtrace is this function.
+    // returned, so the first frame of the backtrace is the function's.
     quote! {
-        let __notify_result = if ::core::result::Result::is_err(&__notify_result) {
-            // `black_box` after the call: never a tail call, so this
-            // function's own frame is in the backtrace.
-            ::core::hint::black_box(#private::report_result(
-                &__NOTIFY_SITE,
-                __notify_result,
-                __notify_context,
-                |__notify_err| {
-                    #[allow(unused_imports)]
-                    use #private::{
-                        DescribeAsError as _, DescribeAsErrorSendSync as _, DescribeDebug as _,
-                        DescribeDisplay as _, DescribeError as _, DescribeNothing as _,
-                        DescribeText as _,
-                    };
-                    // Autoref specialisation picks the richest description the type allows.
-                    let __notify_wrap = &&&&&&&#private::Wrap(__notify_err);
-                    let __notify_desc = __notify_wrap.__notify_describe();
-                    #describe
-                },
-            ))
-        } else {
-            __notify_result
-        };
+        |__notify_err| {
+            #[allow(unused_imports)]
+            use #private::{
+                DescribeAsError as _, DescribeAsErrorSendSync as _, DescribeDebug as _,
+                DescribeDisplay as _, DescribeError as _, DescribeNothing as _,
+                DescribeText as _,
+            };
+            // Autoref specialisation picks the richest description the type allows.
+            let __notify_wrap = &&&&&&&#private::Wrap(__notify_err);
+            let __notify_desc = __notify_wrap.__notify_describe();
+            #describe
+        }
     }
 }
 
@@ -275,22 +312,22 @@ fn respan(tokens: TokenStream, span: Span) -> TokenStream {
         .collect()
 }
 
-/// When the function returns a `Result`, the tokens naming its error type (the
-/// `E` of `Result<T, E>`, or the whole return type for an alias like
-/// `io::Result<T>`); `None` when it is watched for panics only.
-fn result_error_tokens(output: &ReturnType, args: &Args) -> Option<TokenStream> {
+/// The tokens a missing `Display`/`Debug` of the error type is reported
+/// at: the `E` of a return type spelled `X<T, E>`, else the whole return
+/// type. Only spans: whether the type is a `Result` is decided by its type.
+fn error_span_tokens(output: &ReturnType) -> TokenStream {
     let ReturnType::Type(_, ty) = output else {
-        return None;
+        return quote!(());
     };
-    let whole = ty.to_token_stream();
-    let path = match strip_groups(ty) {
-        Type::Path(path) if path.qself.is_none() => &path.path,
-        _ => return args.result.as_ref().map(|_| whole),
-    };
-    if !is_result(path) && args.result.is_none() {
-        return None;
+    match strip_groups(ty) {
+        Type::Path(path) if path.qself.is_none() => error_type(&path.path)
+            .map_or_else(|| ty.to_token_stream(), ToTokens::to_token_stream),
+        _ => ty.to_token_stream(),
     }
-    Some(error_type(path).map_or(whole, ToTokens::to_token_stream))
+}
+
+fn returns_impl_trait(output: &ReturnType) -> bool {
+    matches!(output, ReturnType::Type(_, ty) if matches!(strip_groups(ty), Type::ImplTrait(_)))
 }
 
 fn returns_never(output: &ReturnType) -> bool {
@@ -305,12 +342,7 @@ fn strip_groups(ty: &Type) -> &Type {
     }
 }
 
-/// `...::Result<..>`, by its last segment's name.
-fn is_result(path: &Path) -> bool {
-    path.segments.last().is_some_and(|s| s.ident == "Result")
-}
-
-/// The second type argument, when the path spells `Result<T, E>`.
+/// The second type argument of the last segment (`E` of `Result<T, E>`).
 fn error_type(path: &Path) -> Option<&Type> {
     let PathArguments::AngleBracketed(args) = &path.segments.last()?.arguments else {
         return None;

@@ -4,10 +4,12 @@
 //!
 //! This module only re-exports: each piece lives in a file named for what it
 //! does (the call site and context in `capture`, the sync guard, the async
-//! watch, the autoref description of errors, the `Err` report).
+//! watch, the autoref description of errors, the probe of what a function
+//! returned, the `Err` report).
 
 mod describe;
 mod guard;
+mod probe;
 mod result;
 mod watch;
 
@@ -19,5 +21,9 @@ pub use describe::{
     DescribeNothing, DescribeText, IntoErrorRef, NotReportable, PlainText, Wrap,
 };
 pub use guard::{call_once, ContextSlot, NoContext, PanicGuard, SiteFn};
+pub use probe::{
+    BoxedDynFuture, KindBoxedFuture, KindFuture, KindOther, KindResult, OutputOther,
+    OutputResult, Probe, ProbeBoxedFuture, ProbeFuture, ProbeOther, ProbeResult,
+};
 pub use result::report_result;
-pub use watch::Watch;
+pub use watch::{Watch, WatchThen};

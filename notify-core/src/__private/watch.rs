@@ -5,7 +5,7 @@ use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 
 use super::guard::{ContextSlot, SiteFn};
-use crate::capture::report_unwinding;
+use crate::capture::{report_unwinding, CallSite};
 
 /// Wraps the body of an `async fn`: each poll runs under a guard, so a
 /// panic inside a poll is reported (with the context) before it unwinds into
@@ -71,6 +71,82 @@ impl<S: SiteFn, C: ContextSlot, F: Future> Future for Watch<S, C, F> {
         }
         match poll {
             Poll::Ready(output) => Poll::Ready((output, std::mem::take(&mut this.context))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// Watches a future that a function returned (an `impl Future`, a boxed
+/// `dyn Future`): each poll runs under a guard that reports a panic, and its
+/// output goes through `check` (which reports an `Err`) when it completes.
+/// A future dropped before it completes reports nothing.
+pub struct WatchThen<F, C, K> {
+    site: &'static CallSite,
+    context: Option<C>,
+    check: Option<K>,
+    future: F,
+}
+
+impl<F, C, K> WatchThen<F, C, K> {
+    /// Watches `future`.
+    pub(crate) fn new(site: &'static CallSite, context: C, future: F, check: K) -> Self {
+        WatchThen {
+            site,
+            context: Some(context),
+            check: Some(check),
+            future,
+        }
+    }
+}
+
+/// Reports a panic that unwinds out of one poll of a [`WatchThen`].
+struct ThenGuard<'a, C: ContextSlot> {
+    site: &'static CallSite,
+    context: &'a mut Option<C>,
+}
+
+impl<C: ContextSlot> Drop for ThenGuard<'_, C> {
+    fn drop(&mut self) {
+        // Only reached while unwinding out of the poll.
+        let context = self.context.take().unwrap_or_default().into_context();
+        report_unwinding(self.site, context);
+    }
+}
+
+impl<F, C, K> Future for WatchThen<F, C, K>
+where
+    F: Future,
+    C: ContextSlot,
+    K: FnOnce(F::Output, C) -> F::Output,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<F::Output> {
+        // SAFETY: `future` is structurally pinned (never moved out of
+        // `self`); the other fields are not pinned, and `WatchThen` has no
+        // Drop impl.
+        let this = unsafe { self.get_unchecked_mut() };
+        #[cfg(panic = "abort")]
+        let entered = crate::capture::abort_mode::enter(this.site);
+        let guard = ThenGuard {
+            site: this.site,
+            context: &mut this.context,
+        };
+        // SAFETY: as above, `future` is never moved.
+        let poll = unsafe { Pin::new_unchecked(&mut this.future) }.poll(cx);
+        std::mem::forget(guard);
+        #[cfg(panic = "abort")]
+        if entered {
+            crate::capture::abort_mode::leave();
+        }
+        match poll {
+            Poll::Ready(output) => {
+                let context = this.context.take().unwrap_or_default();
+                Poll::Ready(match this.check.take() {
+                    Some(check) => check(output, context),
+                    None => output,
+                })
+            }
             Poll::Pending => Poll::Pending,
         }
     }

@@ -1,0 +1,273 @@
+//! Deciding by type what a wrapped function returned: a `Result` (any
+//! alias of `core::result::Result`, whatever its name), a boxed
+//! `dyn Future` (what `#[async_trait]` methods and `BoxFuture` return), any
+//! future (for an `impl Future` return), or anything else — chosen at
+//! compile time by autoref specialisation over [`Probe`], never by how the
+//! return type is spelled.
+//!
+//! The macro calls `(&&&&Probe::of(&value)).__notify_kind()` with the
+//! `Probe*` traits in scope, and then the chosen kind's `handle`; each kind
+//! takes the same two closures (a description of the error, a check of a
+//! future's output), typed by its own bounds, so the one expansion compiles
+//! whatever the type turns out to be. A future's output is checked the same
+//! way, with `__notify_output_kind` (results or anything else).
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+
+use super::guard::ContextSlot;
+use super::result::report_result;
+use super::watch::WatchThen;
+use crate::capture::{CallSite, ErrorRef};
+
+/// The type of a value, for autoref specialisation (holds no value).
+pub struct Probe<R>(PhantomData<fn() -> R>);
+
+impl<R> Probe<R> {
+    /// The probe of `value`'s type.
+    #[inline(always)]
+    pub fn of(_value: &R) -> Self {
+        Probe(PhantomData)
+    }
+}
+
+/// Level 1: a `Result`.
+pub trait ProbeResult {
+    /// The kind of the returned value.
+    fn __notify_kind(&self) -> KindResult;
+}
+impl<T, E> ProbeResult for &&&Probe<Result<T, E>> {
+    #[inline(always)]
+    fn __notify_kind(&self) -> KindResult {
+        KindResult
+    }
+}
+
+/// Level 2: a boxed `dyn Future` (see [`BoxedDynFuture`]).
+pub trait ProbeBoxedFuture {
+    /// The kind of the returned value.
+    fn __notify_kind(&self) -> KindBoxedFuture;
+}
+impl<B: BoxedDynFuture> ProbeBoxedFuture for &&Probe<B> {
+    #[inline(always)]
+    fn __notify_kind(&self) -> KindBoxedFuture {
+        KindBoxedFuture
+    }
+}
+
+/// Level 3: any future — only in scope when the return type is
+/// `impl Future`, where a wrapper may stand for it.
+pub trait ProbeFuture {
+    /// The kind of the returned value.
+    fn __notify_kind(&self) -> KindFuture;
+}
+impl<F: Future> ProbeFuture for &Probe<F> {
+    #[inline(always)]
+    fn __notify_kind(&self) -> KindFuture {
+        KindFuture
+    }
+}
+
+/// Level 4, the fallback: anything else (watched for panics only).
+pub trait ProbeOther {
+    /// The kind of the returned value.
+    fn __notify_kind(&self) -> KindOther;
+}
+impl<R> ProbeOther for Probe<R> {
+    #[inline(always)]
+    fn __notify_kind(&self) -> KindOther {
+        KindOther
+    }
+}
+
+/// A future's output, level 1: a `Result`.
+pub trait OutputResult {
+    /// The kind of the output.
+    fn __notify_output_kind(&self) -> KindResult;
+}
+impl<T, E> OutputResult for &Probe<Result<T, E>> {
+    #[inline(always)]
+    fn __notify_output_kind(&self) -> KindResult {
+        KindResult
+    }
+}
+
+/// A future's output, level 2: anything else.
+pub trait OutputOther {
+    /// The kind of the output.
+    fn __notify_output_kind(&self) -> KindOther;
+}
+impl<R> OutputOther for Probe<R> {
+    #[inline(always)]
+    fn __notify_output_kind(&self) -> KindOther {
+        KindOther
+    }
+}
+
+/// The value is a `Result`: its `Err` is reported.
+pub struct KindResult;
+
+impl KindResult {
+    /// Reports `value` if it is an `Err` (outlined and cold), and returns it.
+    #[inline(always)]
+    pub fn handle<T, E, C, D, K>(
+        self,
+        value: Result<T, E>,
+        site: &'static CallSite,
+        context: C,
+        describe: D,
+        _check: K,
+    ) -> Result<T, E>
+    where
+        C: ContextSlot,
+        D: for<'e> FnOnce(&'e E) -> ErrorRef<'e>,
+        K: FnOnce(Infallible, C) -> Infallible,
+    {
+        self.handle_output(value, site, context, describe)
+    }
+
+    /// [`handle`](Self::handle) for a future's output.
+    #[inline(always)]
+    pub fn handle_output<T, E, C, D>(
+        self,
+        value: Result<T, E>,
+        site: &'static CallSite,
+        context: C,
+        describe: D,
+    ) -> Result<T, E>
+    where
+        C: ContextSlot,
+        D: for<'e> FnOnce(&'e E) -> ErrorRef<'e>,
+    {
+        if value.is_err() {
+            // `black_box` after the call: never a tail call, so the wrapped
+            // function's own frame is in the backtrace.
+            std::hint::black_box(report_result(site, value, context, describe))
+        } else {
+            value
+        }
+    }
+}
+
+/// Anything else: returned as it is.
+pub struct KindOther;
+
+impl KindOther {
+    /// Returns `value`.
+    #[inline(always)]
+    pub fn handle<R, C, D, K>(
+        self,
+        value: R,
+        _site: &'static CallSite,
+        _context: C,
+        _describe: D,
+        _check: K,
+    ) -> R
+    where
+        D: for<'e> FnOnce(&'e Infallible) -> ErrorRef<'e>,
+        K: FnOnce(Infallible, C) -> Infallible,
+    {
+        value
+    }
+
+    /// [`handle`](Self::handle) for a future's output.
+    #[inline(always)]
+    pub fn handle_output<R, C, D>(
+        self,
+        value: R,
+        _site: &'static CallSite,
+        _context: C,
+        _describe: D,
+    ) -> R
+    where
+        D: for<'e> FnOnce(&'e Infallible) -> ErrorRef<'e>,
+    {
+        value
+    }
+}
+
+/// A boxed `dyn Future`: boxed again around a watch of it, same type.
+pub struct KindBoxedFuture;
+
+impl KindBoxedFuture {
+    /// The future, watched: its panics and its output checked by `check`.
+    #[inline]
+    pub fn handle<B, C, D, K>(
+        self,
+        value: B,
+        site: &'static CallSite,
+        context: C,
+        _describe: D,
+        check: K,
+    ) -> B
+    where
+        B: BoxedDynFuture,
+        C: ContextSlot + Send + Sync + 'static,
+        D: for<'e> FnOnce(&'e Infallible) -> ErrorRef<'e>,
+        K: FnOnce(B::Output, C) -> B::Output + Send + Sync + 'static,
+    {
+        value.watched(site, context, check)
+    }
+}
+
+/// Any future, for an `impl Future` return: a watch of it stands for it.
+pub struct KindFuture;
+
+impl KindFuture {
+    /// The future, watched: its panics and its output checked by `check`.
+    #[inline]
+    pub fn handle<F, C, D, K>(
+        self,
+        value: F,
+        site: &'static CallSite,
+        context: C,
+        _describe: D,
+        check: K,
+    ) -> WatchThen<F, C, K>
+    where
+        F: Future,
+        C: ContextSlot,
+        D: for<'e> FnOnce(&'e Infallible) -> ErrorRef<'e>,
+        K: FnOnce(F::Output, C) -> F::Output,
+    {
+        WatchThen::new(site, context, value, check)
+    }
+}
+
+/// `Pin<Box<dyn Future<Output = O> + 'a>>`, with any of `Send` and `Sync`:
+/// what `#[async_trait]` methods and `BoxFuture` aliases return. Watching
+/// one boxes the watch and coerces it back to the very same type, so the
+/// function keeps its signature, its auto traits and its lifetimes.
+pub trait BoxedDynFuture: Sized {
+    /// The future's output.
+    type Output;
+
+    /// The same type, watching `self`.
+    fn watched<C, K>(self, site: &'static CallSite, context: C, check: K) -> Self
+    where
+        C: ContextSlot + Send + Sync + 'static,
+        K: FnOnce(Self::Output, C) -> Self::Output + Send + Sync + 'static;
+}
+
+macro_rules! boxed_dyn_future {
+    ($($bounds:tt)*) => {
+        impl<'a, O: 'a> BoxedDynFuture for Pin<Box<dyn Future<Output = O> $($bounds)* + 'a>> {
+            type Output = O;
+
+            fn watched<C, K>(self, site: &'static CallSite, context: C, check: K) -> Self
+            where
+                C: ContextSlot + Send + Sync + 'static,
+                K: FnOnce(O, C) -> O + Send + Sync + 'static,
+            {
+                Box::pin(WatchThen::new(site, context, self, check))
+            }
+        }
+    };
+}
+
+boxed_dyn_future!();
+boxed_dyn_future!(+ Send);
+boxed_dyn_future!(+ Sync);
+boxed_dyn_future!(+ Send + Sync);
