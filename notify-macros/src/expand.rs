@@ -68,7 +68,15 @@ fn wrap(func: ItemFn, args: &Args) -> TokenStream {
     // `__private::Probe`): a `Result` reports its `Err`; a future returned
     // by a sync fn is watched; anything else passes through.
     let error_tokens = error_span_tokens(&sig.output);
-    let returns_value = !matches!(sig.output, ReturnType::Default);
+    // An `impl Trait` return shows only its bounds: it can be awaited (and so
+    // is worth watching) only when they name a future's `Output`; any other
+    // opaque type passes through, unprobed (its hidden type may be still
+    // unknown where the probe would look, as in `-> impl Debug { todo!() }`).
+    let returns_value = match &sig.output {
+        ReturnType::Default => false,
+        output if returns_impl_trait(output) => future_output_type(output).is_some(),
+        ReturnType::Type(..) => true,
+    };
     let statements = &block.stmts;
     let describe = describe_error(&private, error_tokens.clone());
     if sig.asyncness.is_some() {
@@ -147,6 +155,15 @@ fn wrap(func: ItemFn, args: &Args) -> TokenStream {
             TokenStream::new()
         };
         let describe_output = describe_error(&private, error_tokens);
+        // `impl Future<Output = X>`: the output's type as written, so that a
+        // body whose future never returns (it panics) still has one.
+        let output_annotation = match future_output_type(&sig.output) {
+            Some(ty) => {
+                let ty = infer_impl_traits(&ty);
+                quote!(: #ty)
+            }
+            None => TokenStream::new(),
+        };
         quote! {
             #[allow(unused_imports)]
             use #private::{
@@ -161,7 +178,7 @@ fn wrap(func: ItemFn, args: &Args) -> TokenStream {
                     __notify_context,
                     #describe,
                     // A returned future's output, when it completes.
-                    move |__notify_output, __notify_context| {
+                    move |__notify_output #output_annotation, __notify_context| {
                         (&&#private::Probe::of(&__notify_output))
                             .__notify_output_kind()
                             .handle_output(
@@ -320,10 +337,33 @@ fn error_span_tokens(output: &ReturnType) -> TokenStream {
         return quote!(());
     };
     match strip_groups(ty) {
-        Type::Path(path) if path.qself.is_none() => error_type(&path.path)
-            .map_or_else(|| ty.to_token_stream(), ToTokens::to_token_stream),
+        Type::Path(path) if path.qself.is_none() => {
+            error_type(&path.path).map_or_else(|| ty.to_token_stream(), ToTokens::to_token_stream)
+        }
         _ => ty.to_token_stream(),
     }
+}
+
+/// `X` of a return type `impl Future<Output = X> + ...`, as written.
+fn future_output_type(output: &ReturnType) -> Option<Type> {
+    let ReturnType::Type(_, ty) = output else {
+        return None;
+    };
+    let Type::ImplTrait(impl_trait) = strip_groups(ty) else {
+        return None;
+    };
+    impl_trait.bounds.iter().find_map(|bound| {
+        let syn::TypeParamBound::Trait(bound) = bound else {
+            return None;
+        };
+        let PathArguments::AngleBracketed(args) = &bound.path.segments.last()?.arguments else {
+            return None;
+        };
+        args.args.iter().find_map(|arg| match arg {
+            GenericArgument::AssocType(assoc) if assoc.ident == "Output" => Some(assoc.ty.clone()),
+            _ => None,
+        })
+    })
 }
 
 fn returns_impl_trait(output: &ReturnType) -> bool {

@@ -22,8 +22,8 @@ pub use describe::{
 };
 pub use guard::{call_once, ContextSlot, NoContext, PanicGuard, SiteFn};
 pub use probe::{
-    BoxedDynFuture, KindBoxedFuture, KindFuture, KindOther, KindResult, OutputOther,
-    OutputResult, Probe, ProbeBoxedFuture, ProbeFuture, ProbeOther, ProbeResult,
+    BoxedDynFuture, KindBoxedFuture, KindFuture, KindOther, KindResult, OutputOther, OutputResult,
+    Probe, ProbeBoxedFuture, ProbeFuture, ProbeOther, ProbeResult,
 };
 pub use result::report_result;
 pub use watch::{Watch, WatchThen};
