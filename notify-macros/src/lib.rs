@@ -43,17 +43,38 @@ use proc_macro::TokenStream;
 ///
 /// # Which functions report errors
 ///
-/// A return type whose last path segment is `Result` is a result:
-/// `Result<T, E>`, `std::io::Result<T>`, `anyhow::Result<T>`, `std::fmt::Result`,
-/// and your own aliases named `Result`. An `Err` is reported with its `Display`
-/// text and, when the error implements `std::error::Error` (or is an
-/// `anyhow::Error`, `eyre::Report` or `Box<dyn Error>`), its `source()` chain;
-/// an error type with only `Debug` is reported with its `Debug` text. An error
-/// type with neither is a compile error at the return type.
+/// Whether a function returns a result is decided by the **type** it
+/// returns, not by how the type is spelled: `Result<T, E>`,
+/// `std::io::Result<T>`, `anyhow::Result<T>`, `std::fmt::Result`, and every
+/// alias of `core::result::Result` whatever its name (`AppResult<T>`,
+/// `IResult<I, O>`, `PyResult<T>`). A type that is merely *named* `Result`
+/// but is not one compiles and is watched for panics. An `Err` is reported
+/// with its `Display` text and, when the error implements
+/// `std::error::Error` (or is an `anyhow::Error`, `eyre::Report` or
+/// `Box<dyn Error>`), its `source()` chain; an error type with only `Debug`
+/// is reported with its `Debug` text. An error type with neither is a
+/// compile error at the return type.
 ///
-/// Any other return type is watched for panics only, unless you mark it with
-/// the `result` option (for an alias of another name, such as
-/// `type Fallible<T> = Result<T, MyError>`).
+/// # Functions that return a future
+///
+/// A sync function that returns a future is watched while the future is
+/// polled, exactly like an `async fn`: its `Err` output is reported once,
+/// when the future completes, and a panic while it is polled is reported
+/// and goes on unwinding with the same payload; a future dropped before it
+/// completes reports nothing. This covers:
+///
+/// - `#[async_trait]` methods (async-trait turns them into functions that
+///   return a boxed future before this attribute sees them);
+/// - `-> Pin<Box<dyn Future<Output = ..> + 'a>>` with any of `Send` and
+///   `Sync`, and aliases of it such as `BoxFuture`: the future returned is a
+///   boxed watch of the original, of the very same type, so the function
+///   keeps its auto traits and lifetimes;
+/// - `-> impl Future<Output = ..>` (with any other bounds and lifetimes):
+///   a watch of the future, with the same auto traits.
+///
+/// A function that returns a future of a named type (`-> JoinHandle<T>`,
+/// `-> Ready<T>`) keeps that type: it is watched for panics while it runs,
+/// and the future it returns is not wrapped.
 ///
 /// # Options
 ///
@@ -72,8 +93,8 @@ use proc_macro::TokenStream;
 ///   when a notifier is installed.
 /// - `crate = "path"`: where `notify_core` is, when you reach it through a
 ///   re-export (`crate = "my_app::reexports::notify_core"`).
-/// - `result`: treat the return type as a `Result` although its name is not
-///   `Result`.
+/// - `result`: accepted for compatibility, and no longer needed: a result
+///   is recognised by its type, whatever its name.
 ///
 /// ```ignore
 /// #[alert_on_error(severity = "critical", title = "Billing run failed", sinks("ops"), context(day))]
@@ -117,18 +138,19 @@ use proc_macro::TokenStream;
 ///         Ok(())
 ///     });
 ///     let __notify_context = __notify_guard.disarm();
-///     let __notify_result = if __notify_result.is_err() {
-///         // An outlined, cold call that reports the error with the call site
-///         // and hands the result back; the `Ok` path never stores the result,
-///         // so it costs one branch. The closure it is given describes the
-///         // error by the richest trait its type has — `Error` (with the
-///         // `source()` chain), `AsRef<dyn Error>`, plain text, `Display`,
-///         // `Debug` — picked by autoref specialisation:
-///         // `(&&&&&&&__private::Wrap(err)).__notify_describe()`.
-///         ::core::hint::black_box(::notify_core::__private::report_result(/* ... */))
-///     } else {
-///         __notify_result
-///     };
+///     // What was returned is probed by its type (autoref specialisation:
+///     // `(&&&&__private::Probe::of(&value)).__notify_kind()`): a `Result`, a
+///     // boxed `dyn Future`, a future standing for an `impl Future`, or
+///     // anything else. For a `Result` this is `if result.is_err() { <an
+///     // outlined, cold call that reports it> } else { result }`: the `Ok`
+///     // path never stores the result, so it costs one branch. The first
+///     // closure describes the error by the richest trait its type has —
+///     // `Error` (with the `source()` chain), `AsRef<dyn Error>`, plain text,
+///     // `Display`, `Debug` — again by autoref specialisation; the second
+///     // checks a returned future's output when it completes.
+///     let __notify_result = (&&&&::notify_core::__private::Probe::of(&__notify_result))
+///         .__notify_kind()
+///         .handle(__notify_result, &__NOTIFY_SITE, __notify_context, |err| /* ... */, |output, context| /* ... */);
 ///     __notify_result
 /// }
 /// ```
