@@ -28,6 +28,11 @@ pub(crate) struct Draft {
 }
 
 impl Draft {
+    /// The error's text or the message.
+    pub(crate) fn message(&self) -> &str {
+        &self.message
+    }
+
     /// Formats what the caller's thread must: the error is only borrowed.
     pub(crate) fn new(
         origin: Origin,

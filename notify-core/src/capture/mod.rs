@@ -12,6 +12,7 @@ mod destination;
 mod draft;
 mod listening;
 mod panic_hook;
+mod propagation;
 mod report;
 mod site;
 mod subject;

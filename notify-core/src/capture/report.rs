@@ -7,6 +7,8 @@
 //!    else the installed notifier; with none, stop;
 //! 3. fingerprint (call site + kind + error text, streamed, no allocation);
 //! 4. storm control ([`Destination::admit`]): a repeat stops here;
+//!    before it, an `Err` that an inner annotated function already reported
+//!    and that is propagating outward stops (see `propagation`);
 //! 5. the backtrace: the panic's (captured by the hook), or one walk of the
 //!    stack now — return addresses only;
 //! 6. the draft (the error's text, the thread, the time), handed to the
@@ -17,6 +19,7 @@ use super::context::Context;
 use super::destination::{global, with_current, Destination};
 use super::draft::Draft;
 use super::listening::{any_scope, is_listening, on_notifier_thread};
+use super::propagation::{already_reported, repeated, reported};
 use super::site::Origin;
 use super::subject::Subject;
 
@@ -27,6 +30,9 @@ pub(crate) struct Report<'a> {
     context: Context,
     backtrace: Option<RawBacktrace>,
     to: Option<&'a dyn Destination>,
+    /// A stack address in the annotated function's frame, for an `Err` it
+    /// returned (see `propagation`); 0 otherwise.
+    frame: usize,
 }
 
 impl<'a> Report<'a> {
@@ -40,7 +46,16 @@ impl<'a> Report<'a> {
             context: Context::none(),
             backtrace: None,
             to: None,
+            frame: 0,
         }
+    }
+
+    /// The `Err` of the annotated function whose frame holds `frame`: one
+    /// that propagates out of several annotated functions is reported once.
+    #[inline(always)]
+    pub(crate) fn returned_from(mut self, frame: usize) -> Self {
+        self.frame = frame;
+        self
     }
 
     /// The `context(...)` values of the call.
@@ -103,6 +118,10 @@ fn to_thread_scope(report: Report<'_>) {
 
 #[inline(always)]
 fn deliver_to(destination: &dyn Destination, report: Report<'_>) {
+    if report.frame != 0 && already_reported(report.frame, &report.subject) {
+        // The failure an inner annotated function reported, propagating.
+        return;
+    }
     let fingerprint = report.fingerprint();
     let Report {
         origin,
@@ -110,9 +129,13 @@ fn deliver_to(destination: &dyn Destination, report: Report<'_>) {
         context,
         backtrace,
         to: _,
+        frame,
     } = report;
     // Before any capture: a suppressed repeat costs a hash and a lookup.
     if !destination.admit(fingerprint, origin.repeat_slot()) {
+        if frame != 0 {
+            repeated(fingerprint, frame);
+        }
         return;
     }
     capture(
@@ -122,6 +145,7 @@ fn deliver_to(destination: &dyn Destination, report: Report<'_>) {
         context,
         backtrace,
         fingerprint,
+        frame,
     );
 }
 
@@ -136,9 +160,13 @@ fn capture(
     context: Context,
     backtrace: Option<RawBacktrace>,
     fingerprint: u64,
+    frame: usize,
 ) {
     let backtrace = backtrace.unwrap_or_else(RawBacktrace::capture);
     let draft = Draft::new(origin, &subject, context, fingerprint);
+    if frame != 0 {
+        reported(fingerprint, draft.message(), frame);
+    }
     destination.accept(draft, backtrace);
 }
 
