@@ -104,7 +104,10 @@ fn calls_side_by_side_with_the_same_text_are_two_alerts() {
         assert!(second_timeout().is_err());
     });
     let titles: Vec<&str> = alerts.iter().map(|a| a.title.as_str()).collect();
-    assert_eq!(titles, ["Error in first_timeout", "Error in second_timeout"]);
+    assert_eq!(
+        titles,
+        ["Error in first_timeout", "Error in second_timeout"]
+    );
 }
 
 #[alert_on_error]

@@ -66,6 +66,8 @@ impl Destination for Collector {
         true
     }
 
+    fn withdraw(&self, _fingerprint: u64) {}
+
     fn accept(&self, draft: Draft, backtrace: RawBacktrace) {
         self.drafts.borrow_mut().push((draft, backtrace));
     }

@@ -87,10 +87,16 @@ fn wrap(func: ItemFn, args: &Args) -> TokenStream {
                 use #private::{OutputOther as _, OutputResult as _};
                 let __notify_result = (&&#private::Probe::of(&__notify_result))
                     .__notify_output_kind()
-                    .handle_output(__notify_result, &__NOTIFY_SITE, __notify_context, #describe);
+                    .handle_output(
+                        __notify_result,
+                        &__NOTIFY_SITE,
+                        __notify_context,
+                        __notify_entered,
+                        #describe,
+                    );
             }
         } else {
-            quote!(let _ = __notify_context;)
+            quote!(let _ = (__notify_context, __notify_entered);)
         };
         return quote! {
             #(#outer)*
@@ -98,7 +104,10 @@ fn wrap(func: ItemFn, args: &Args) -> TokenStream {
                 #(#inner)*
                 #site
                 let __notify_context = #context;
-                let (__notify_result, __notify_context): (#result_ty, _) = #private::Watch::new(
+                // `__notify_entered`: when the poll that completed the body
+                // started (a call inside that reported the same error
+                // already, then this one does not).
+                let (__notify_result, __notify_context, __notify_entered): (#result_ty, _, _) = #private::Watch::new(
                     || &__NOTIFY_SITE,
                     __notify_context,
                     async move {
@@ -176,15 +185,17 @@ fn wrap(func: ItemFn, args: &Args) -> TokenStream {
                     __notify_result,
                     &__NOTIFY_SITE,
                     __notify_context,
+                    __notify_entered,
                     #describe,
                     // A returned future's output, when it completes.
-                    move |__notify_output #output_annotation, __notify_context| {
+                    move |__notify_output #output_annotation, __notify_context, __notify_entered| {
                         (&&#private::Probe::of(&__notify_output))
                             .__notify_output_kind()
                             .handle_output(
                                 __notify_output,
                                 &__NOTIFY_SITE,
                                 __notify_context,
+                                __notify_entered,
                                 #describe_output,
                             )
                     },
@@ -193,12 +204,20 @@ fn wrap(func: ItemFn, args: &Args) -> TokenStream {
     } else {
         quote!(let _ = __notify_context;)
     };
+    // When this call started (an `Err` that a call inside it reported
+    // already is not reported again); only a value can be an `Err`.
+    let entered = if returns_value {
+        quote!(let __notify_entered = #private::entered();)
+    } else {
+        TokenStream::new()
+    };
     quote! {
         #(#outer)*
         #vis #sig {
             #(#inner)*
             #site
             let __notify_context = #context;
+            #entered
             let __notify_guard = #private::PanicGuard::new(|| &__NOTIFY_SITE, __notify_context);
             // A closure, so that `return` and `?` keep their meaning; its declared
             // return type makes them coerce and convert as in the function.

@@ -20,7 +20,7 @@ use std::pin::Pin;
 use super::guard::ContextSlot;
 use super::result::report_result;
 use super::watch::WatchThen;
-use crate::capture::{CallSite, ErrorRef};
+use crate::capture::{CallSite, Entered, ErrorRef};
 
 /// The type of a value, for autoref specialisation (holds no value).
 pub struct Probe<R>(PhantomData<fn() -> R>);
@@ -117,15 +117,16 @@ impl KindResult {
         value: Result<T, E>,
         site: &'static CallSite,
         context: C,
+        entered: Entered,
         describe: D,
         _check: K,
     ) -> Result<T, E>
     where
         C: ContextSlot,
         D: for<'e> FnOnce(&'e E) -> ErrorRef<'e>,
-        K: FnOnce(Infallible, C) -> Infallible,
+        K: FnOnce(Infallible, C, Entered) -> Infallible,
     {
-        self.handle_output(value, site, context, describe)
+        self.handle_output(value, site, context, entered, describe)
     }
 
     /// [`handle`](Self::handle) for a future's output.
@@ -135,6 +136,7 @@ impl KindResult {
         value: Result<T, E>,
         site: &'static CallSite,
         context: C,
+        entered: Entered,
         describe: D,
     ) -> Result<T, E>
     where
@@ -144,7 +146,7 @@ impl KindResult {
         if value.is_err() {
             // `black_box` after the call: never a tail call, so the wrapped
             // function's own frame is in the backtrace.
-            std::hint::black_box(report_result(site, value, context, describe))
+            std::hint::black_box(report_result(site, value, context, entered, describe))
         } else {
             value
         }
@@ -162,12 +164,13 @@ impl KindOther {
         value: R,
         _site: &'static CallSite,
         _context: C,
+        _entered: Entered,
         _describe: D,
         _check: K,
     ) -> R
     where
         D: for<'e> FnOnce(&'e Infallible) -> ErrorRef<'e>,
-        K: FnOnce(Infallible, C) -> Infallible,
+        K: FnOnce(Infallible, C, Entered) -> Infallible,
     {
         value
     }
@@ -179,6 +182,7 @@ impl KindOther {
         value: R,
         _site: &'static CallSite,
         _context: C,
+        _entered: Entered,
         _describe: D,
     ) -> R
     where
@@ -199,6 +203,7 @@ impl KindBoxedFuture {
         value: B,
         site: &'static CallSite,
         context: C,
+        _entered: Entered,
         _describe: D,
         check: K,
     ) -> B
@@ -206,7 +211,7 @@ impl KindBoxedFuture {
         B: BoxedDynFuture,
         C: ContextSlot + Send + Sync + 'static,
         D: for<'e> FnOnce(&'e Infallible) -> ErrorRef<'e>,
-        K: FnOnce(B::Output, C) -> B::Output + Send + Sync + 'static,
+        K: FnOnce(B::Output, C, Entered) -> B::Output + Send + Sync + 'static,
     {
         value.watched(site, context, check)
     }
@@ -223,6 +228,7 @@ impl KindFuture {
         value: F,
         site: &'static CallSite,
         context: C,
+        _entered: Entered,
         _describe: D,
         check: K,
     ) -> WatchThen<F, C, K>
@@ -230,7 +236,7 @@ impl KindFuture {
         F: Future,
         C: ContextSlot,
         D: for<'e> FnOnce(&'e Infallible) -> ErrorRef<'e>,
-        K: FnOnce(F::Output, C) -> F::Output,
+        K: FnOnce(F::Output, C, Entered) -> F::Output,
     {
         WatchThen::new(site, context, value, check)
     }
@@ -248,7 +254,7 @@ pub trait BoxedDynFuture: Sized {
     fn watched<C, K>(self, site: &'static CallSite, context: C, check: K) -> Self
     where
         C: ContextSlot + Send + Sync + 'static,
-        K: FnOnce(Self::Output, C) -> Self::Output + Send + Sync + 'static;
+        K: FnOnce(Self::Output, C, Entered) -> Self::Output + Send + Sync + 'static;
 }
 
 macro_rules! boxed_dyn_future {
@@ -259,7 +265,7 @@ macro_rules! boxed_dyn_future {
             fn watched<C, K>(self, site: &'static CallSite, context: C, check: K) -> Self
             where
                 C: ContextSlot + Send + Sync + 'static,
-                K: FnOnce(O, C) -> O + Send + Sync + 'static,
+                K: FnOnce(O, C, Entered) -> O + Send + Sync + 'static,
             {
                 Box::pin(WatchThen::new(site, context, self, check))
             }

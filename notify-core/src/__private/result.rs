@@ -1,7 +1,7 @@
 //! Reporting an `Err` that a wrapped function returned.
 
 use super::guard::ContextSlot;
-use crate::capture::{report, CallSite, ErrorRef, Origin, Report, Subject};
+use crate::capture::{report, CallSite, Entered, ErrorRef, Origin, Report, Subject};
 
 /// Reports an `Err` returned by the function at `site` and returns the
 /// result unchanged. Outlined and cold, and it takes the result by value: the
@@ -14,6 +14,7 @@ pub fn report_result<T, E, C, D>(
     site: &'static CallSite,
     result: Result<T, E>,
     context: C,
+    entered: Entered,
     describe: D,
 ) -> Result<T, E>
 where
@@ -21,13 +22,10 @@ where
     D: for<'e> FnOnce(&'e E) -> ErrorRef<'e>,
 {
     if let Err(error) = &result {
-        // An address in this frame, just below the annotated function's.
-        let marker = 0u8;
-        let frame = std::hint::black_box(&marker) as *const u8 as usize;
         report(
             Report::new(Origin::Site(site), Subject::Error(describe(error)))
                 .context(context.into_context())
-                .returned_from(frame),
+                .returned_from(entered),
         );
     }
     result

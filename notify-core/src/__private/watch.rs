@@ -5,7 +5,7 @@ use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 
 use super::guard::{ContextSlot, SiteFn};
-use crate::capture::{report_unwinding, CallSite};
+use crate::capture::{entered, report_unwinding, CallSite, Entered};
 
 /// Wraps the body of an `async fn`: each poll runs under a guard, so a
 /// panic inside a poll is reported (with the context) before it unwinds into
@@ -49,13 +49,16 @@ impl<S: SiteFn, C: ContextSlot> Drop for PollGuard<'_, S, C> {
 }
 
 impl<S: SiteFn, C: ContextSlot, F: Future> Future for Watch<S, C, F> {
-    type Output = (F::Output, C);
+    /// The body's output, the context, and when the poll that completed it
+    /// started (for the one-failure-one-alert rule).
+    type Output = (F::Output, C, Entered);
 
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
         // SAFETY: `future` is structurally pinned (never moved out of `self`);
         // `site` and `context` are not pinned and `Watch` has no Drop impl.
         let this = unsafe { self.get_unchecked_mut() };
+        let stamp = entered();
         #[cfg(panic = "abort")]
         let entered = crate::capture::abort_mode::enter((this.site)());
         let guard = PollGuard {
@@ -70,7 +73,7 @@ impl<S: SiteFn, C: ContextSlot, F: Future> Future for Watch<S, C, F> {
             crate::capture::abort_mode::leave();
         }
         match poll {
-            Poll::Ready(output) => Poll::Ready((output, std::mem::take(&mut this.context))),
+            Poll::Ready(output) => Poll::Ready((output, std::mem::take(&mut this.context), stamp)),
             Poll::Pending => Poll::Pending,
         }
     }
@@ -117,7 +120,7 @@ impl<F, C, K> Future for WatchThen<F, C, K>
 where
     F: Future,
     C: ContextSlot,
-    K: FnOnce(F::Output, C) -> F::Output,
+    K: FnOnce(F::Output, C, Entered) -> F::Output,
 {
     type Output = F::Output;
 
@@ -126,6 +129,7 @@ where
         // `self`); the other fields are not pinned, and `WatchThen` has no
         // Drop impl.
         let this = unsafe { self.get_unchecked_mut() };
+        let stamp = entered();
         #[cfg(panic = "abort")]
         let entered = crate::capture::abort_mode::enter(this.site);
         let guard = ThenGuard {
@@ -143,7 +147,7 @@ where
             Poll::Ready(output) => {
                 let context = this.context.take().unwrap_or_default();
                 Poll::Ready(match this.check.take() {
-                    Some(check) => check(output, context),
+                    Some(check) => check(output, context, stamp),
                     None => output,
                 })
             }
@@ -191,7 +195,7 @@ mod tests {
         });
         let mut watch = std::pin::pin!(watch);
         let mut cx = TaskContext::from_waker(std::task::Waker::noop());
-        let Poll::Ready((output, context)) = watch.as_mut().poll(&mut cx) else {
+        let Poll::Ready((output, context, _)) = watch.as_mut().poll(&mut cx) else {
             panic!("a ready body is ready at the first poll");
         };
         assert_eq!(output, 1);

@@ -20,6 +20,11 @@ pub(crate) trait Destination {
     /// `slot` is the call site's, for a lock-free repeat check.
     fn admit(&self, fingerprint: u64, slot: Option<&'static RepeatSlot>) -> bool;
 
+    /// A report admitted by [`admit`](Destination::admit) turned out not
+    /// to be sent (it is a failure already reported): storm control forgets
+    /// it, so its next occurrence is judged afresh.
+    fn withdraw(&self, fingerprint: u64);
+
     /// An admitted report, as drafted on the caller's thread. Never blocks.
     fn accept(&self, draft: Draft, backtrace: RawBacktrace);
 

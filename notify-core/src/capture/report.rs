@@ -6,9 +6,10 @@
 //! 2. the destination is the report's own, else this thread's test scope,
 //!    else the installed notifier; with none, stop;
 //! 3. fingerprint (call site + kind + error text, streamed, no allocation);
-//! 4. storm control ([`Destination::admit`]): a repeat stops here;
-//!    before it, an `Err` that an inner annotated function already reported
-//!    and that is propagating outward stops (see `propagation`);
+//! 4. storm control ([`Destination::admit`]): a repeat stops here; so does
+//!    an `Err` that an inner annotated call already reported and that is
+//!    propagating outward (see `propagation`), which is withdrawn from storm
+//!    control ([`Destination::withdraw`]);
 //! 5. the backtrace: the panic's (captured by the hook), or one walk of the
 //!    stack now — return addresses only;
 //! 6. the draft (the error's text, the thread, the time), handed to the
@@ -19,7 +20,7 @@ use super::context::Context;
 use super::destination::{global, with_current, Destination};
 use super::draft::Draft;
 use super::listening::{any_scope, is_listening, on_notifier_thread};
-use super::propagation::{already_reported, repeated, reported};
+use super::propagation::{already_reported, repeated, reported, Entered};
 use super::site::Origin;
 use super::subject::Subject;
 
@@ -30,9 +31,9 @@ pub(crate) struct Report<'a> {
     context: Context,
     backtrace: Option<RawBacktrace>,
     to: Option<&'a dyn Destination>,
-    /// A stack address in the annotated function's frame, for an `Err` it
-    /// returned (see `propagation`); 0 otherwise.
-    frame: usize,
+    /// When the annotated function that returned this `Err` was entered
+    /// (see `propagation`); [`Entered::NONE`] for anything else.
+    entered: Entered,
 }
 
 impl<'a> Report<'a> {
@@ -46,15 +47,15 @@ impl<'a> Report<'a> {
             context: Context::none(),
             backtrace: None,
             to: None,
-            frame: 0,
+            entered: Entered::NONE,
         }
     }
 
-    /// The `Err` of the annotated function whose frame holds `frame`: one
-    /// that propagates out of several annotated functions is reported once.
+    /// The `Err` of an annotated call entered at `entered`: one that
+    /// propagates out of several annotated calls is reported once.
     #[inline(always)]
-    pub(crate) fn returned_from(mut self, frame: usize) -> Self {
-        self.frame = frame;
+    pub(crate) fn returned_from(mut self, entered: Entered) -> Self {
+        self.entered = entered;
         self
     }
 
@@ -118,26 +119,28 @@ fn to_thread_scope(report: Report<'_>) {
 
 #[inline(always)]
 fn deliver_to(destination: &dyn Destination, report: Report<'_>) {
-    if report.frame != 0 && already_reported(report.frame, &report.subject) {
-        // The failure an inner annotated function reported, propagating.
+    let fingerprint = report.fingerprint();
+    // Before any capture: a suppressed repeat costs a hash and a lookup.
+    if !destination.admit(fingerprint, report.origin.repeat_slot()) {
+        if report.entered.is_some() {
+            repeated(fingerprint);
+        }
         return;
     }
-    let fingerprint = report.fingerprint();
+    if report.entered.is_some() && already_reported(report.entered, &report.subject) {
+        // The failure an inner annotated call reported, propagating: not a
+        // first alert after all.
+        destination.withdraw(fingerprint);
+        return;
+    }
     let Report {
         origin,
         subject,
         context,
         backtrace,
         to: _,
-        frame,
+        entered,
     } = report;
-    // Before any capture: a suppressed repeat costs a hash and a lookup.
-    if !destination.admit(fingerprint, origin.repeat_slot()) {
-        if frame != 0 {
-            repeated(fingerprint, frame);
-        }
-        return;
-    }
     capture(
         destination,
         origin,
@@ -145,7 +148,7 @@ fn deliver_to(destination: &dyn Destination, report: Report<'_>) {
         context,
         backtrace,
         fingerprint,
-        frame,
+        entered.is_some(),
     );
 }
 
@@ -160,12 +163,12 @@ fn capture(
     context: Context,
     backtrace: Option<RawBacktrace>,
     fingerprint: u64,
-    frame: usize,
+    returned: bool,
 ) {
     let backtrace = backtrace.unwrap_or_else(RawBacktrace::capture);
     let draft = Draft::new(origin, &subject, context, fingerprint);
-    if frame != 0 {
-        reported(fingerprint, draft.message(), frame);
+    if returned {
+        reported(fingerprint, draft.message());
     }
     destination.accept(draft, backtrace);
 }

@@ -229,6 +229,13 @@ impl Destination for Notifier {
         }
     }
 
+    fn withdraw(&self, fingerprint: u64) {
+        // Nothing was counted against it yet but repeats from other threads
+        // meanwhile; those are dropped with it, and counted as such.
+        let repeats = self.state.storm.forget(fingerprint);
+        self.state.counters.lost(repeats);
+    }
+
     fn accept(&self, draft: Draft, backtrace: RawBacktrace) {
         self.enqueue_first(draft, backtrace);
     }
