@@ -76,6 +76,21 @@ use proc_macro::TokenStream;
 /// `-> Ready<T>`) keeps that type: it is watched for panics while it runs,
 /// and the future it returns is not wrapped.
 ///
+/// # One failure, one alert
+///
+/// An `Err` that propagates out through several annotated functions —
+/// nested calls, recursion, an `async fn` awaiting another — is reported
+/// once, by the innermost. The rule: an outer function's `Err` is the same
+/// failure when an annotated function it called (directly or not) reported
+/// an error during this call, on this thread, and that error's text appears
+/// in the outer error's text or in its `source()` chain — what `?` through
+/// `From`, `anyhow::Context` and `thiserror`'s `#[from]` produce. An outer
+/// function that returns a *different* error after handling the inner one
+/// still reports its own. Calls side by side never count as one failure.
+/// An error handed across threads (a spawned task's result, awaited
+/// elsewhere) is reported on each side. A panic is reported once, by the
+/// innermost annotated function it unwinds through.
+///
 /// # Options
 ///
 /// `#[alert_on_error(option, ...)]`, each at most once:
