@@ -78,6 +78,11 @@ fn wrap(func: ItemFn, args: &Args) -> TokenStream {
         ReturnType::Type(..) => true,
     };
     let statements = &block.stmts;
+    // The body's braces keep the span of the original ones (and the
+    // signature its own tokens), so the function is still the user's item
+    // to the compiler: an unused one warns `dead_code` (as tracing-attributes
+    // found: tokio-rs/tracing#3108).
+    let brace_span = block.brace_token.span.join();
     let describe = describe_error(&private, error_tokens.clone());
     if sig.asyncness.is_some() {
         // The output of the body: a `Result` (by type) reports its `Err`.
@@ -98,61 +103,67 @@ fn wrap(func: ItemFn, args: &Args) -> TokenStream {
         } else {
             quote!(let _ = (__notify_context, __notify_entered);)
         };
-        return quote! {
-            #(#outer)*
-            #vis #sig {
-                #(#inner)*
-                #site
-                let __notify_context = #context;
-                // `__notify_entered`: when the poll that completed the body
-                // started (a call inside that reported the same error
-                // already, then this one does not).
-                let (__notify_result, __notify_context, __notify_entered): (#result_ty, _, _) = #private::Watch::new(
-                    || &__NOTIFY_SITE,
-                    __notify_context,
-                    async move {
-                        // An async block has no declared output type: this first
-                        // `return` gives it one, so the body's `return`s and `?`
-                        // coerce and convert as they did in the `async fn` (the
-                        // trick of tracing-attributes).
-                        #[allow(
-                            unknown_lints,
-                            unreachable_code,
-                            clippy::diverging_sub_expression,
-                            clippy::empty_loop,
-                            clippy::let_unit_value,
-                            clippy::let_with_type_underscore,
-                            clippy::needless_return,
-                            clippy::unreachable
-                        )]
-                        if false {
-                            let __notify_fake_return: #result_ty = loop {};
-                            return __notify_fake_return;
-                        }
-                        // The body's statements, not the block: a block as the
-                        // tail would warn `unused_braces` on `async fn f() { x }`.
-                        #(#statements)*
-                    },
-                )
-                .await;
-                #check_output
-                __notify_result
-            }
+        return {
+            let body = braced(
+                brace_span,
+                quote! {
+                    #(#inner)*
+                    #site
+                    let __notify_context = #context;
+                    // `__notify_entered`: when the poll that completed the body
+                    // started (a call inside that reported the same error
+                    // already, then this one does not).
+                    let (__notify_result, __notify_context, __notify_entered): (#result_ty, _, _) = #private::Watch::new(
+                        || &__NOTIFY_SITE,
+                        __notify_context,
+                        async move {
+                            // An async block has no declared output type: this first
+                            // `return` gives it one, so the body's `return`s and `?`
+                            // coerce and convert as they did in the `async fn` (the
+                            // trick of tracing-attributes).
+                            #[allow(
+                                unknown_lints,
+                                unreachable_code,
+                                clippy::diverging_sub_expression,
+                                clippy::empty_loop,
+                                clippy::let_unit_value,
+                                clippy::let_with_type_underscore,
+                                clippy::needless_return,
+                                clippy::unreachable
+                            )]
+                            if false {
+                                let __notify_fake_return: #result_ty = loop {};
+                                return __notify_fake_return;
+                            }
+                            // The body's statements, not the block: a block as the
+                            // tail would warn `unused_braces` on `async fn f() { x }`.
+                            #(#statements)*
+                        },
+                    )
+                    .await;
+                    #check_output
+                    __notify_result
+                },
+            );
+            quote! { #(#outer)* #vis #sig #body }
         };
     }
     if returns_never(&sig.output) {
         // `fn ... -> !` never returns: the guard only ever reports a panic, and
         // `!` cannot be written as a `let` type on stable.
-        return quote! {
-            #(#outer)*
-            #vis #sig {
-                #(#inner)*
-                #site
-                let __notify_context = #context;
-                let __notify_guard = #private::PanicGuard::new(|| &__NOTIFY_SITE, __notify_context);
-                #[allow(clippy::redundant_closure_call)]
-                (move || -> ! #block)()
-            }
+        return {
+            let body = braced(
+                brace_span,
+                quote! {
+                    #(#inner)*
+                    #site
+                    let __notify_context = #context;
+                    let __notify_guard = #private::PanicGuard::new(|| &__NOTIFY_SITE, __notify_context);
+                    #[allow(clippy::redundant_closure_call)]
+                    (move || -> ! #block)()
+                },
+            );
+            quote! { #(#outer)* #vis #sig #body }
         };
     }
     let check_returned = if returns_value {
@@ -211,22 +222,25 @@ fn wrap(func: ItemFn, args: &Args) -> TokenStream {
     } else {
         TokenStream::new()
     };
-    quote! {
-        #(#outer)*
-        #vis #sig {
-            #(#inner)*
-            #site
-            let __notify_context = #context;
-            #entered
-            let __notify_guard = #private::PanicGuard::new(|| &__NOTIFY_SITE, __notify_context);
-            // A closure, so that `return` and `?` keep their meaning; its declared
-            // return type makes them coerce and convert as in the function.
-            #[allow(clippy::let_unit_value)]
-            let __notify_result: #result_ty = #private::call_once(move || -> #result_ty #block);
-            let __notify_context = __notify_guard.disarm();
-            #check_returned
-            __notify_result
-        }
+    {
+        let body = braced(
+            brace_span,
+            quote! {
+                #(#inner)*
+                #site
+                let __notify_context = #context;
+                #entered
+                let __notify_guard = #private::PanicGuard::new(|| &__NOTIFY_SITE, __notify_context);
+                // A closure, so that `return` and `?` keep their meaning; its declared
+                // return type makes them coerce and convert as in the function.
+                #[allow(clippy::let_unit_value)]
+                let __notify_result: #result_ty = #private::call_once(move || -> #result_ty #block);
+                let __notify_context = __notify_guard.disarm();
+                #check_returned
+                __notify_result
+            },
+        );
+        quote! { #(#outer)* #vis #sig #body }
     }
 }
 
@@ -465,4 +479,11 @@ fn replace_impl_traits(ty: &mut Type) {
         }
         _ => {}
     }
+}
+
+/// `{ tokens }`, its braces spanned at `span`.
+fn braced(span: Span, tokens: TokenStream) -> TokenStream {
+    let mut group = Group::new(Delimiter::Brace, tokens);
+    group.set_span(span);
+    TokenTree::Group(group).into()
 }
