@@ -85,6 +85,16 @@ fn wrap(func: ItemFn, args: &Args) -> TokenStream {
     let brace_span = block.brace_token.span.join();
     let describe = describe_error(&private, error_tokens.clone());
     if sig.asyncness.is_some() {
+        // Spanned on the return type: a body whose value does not match it
+        // is told "return type inferred to be .. here" at the signature.
+        let output_span = match &sig.output {
+            ReturnType::Type(_, ty) => ty.span(),
+            ReturnType::Default => sig.ident.span(),
+        };
+        let fake_return = quote_spanned! {output_span=>
+            let __notify_fake_return: #result_ty = loop {};
+            return __notify_fake_return;
+        };
         // The output of the body: a `Result` (by type) reports its `Err`.
         let check_output = if returns_value {
             quote! {
@@ -132,8 +142,7 @@ fn wrap(func: ItemFn, args: &Args) -> TokenStream {
                                 clippy::unreachable
                             )]
                             if false {
-                                let __notify_fake_return: #result_ty = loop {};
-                                return __notify_fake_return;
+                                #fake_return
                             }
                             // The body's statements, not the block: a block as the
                             // tail would warn `unused_braces` on `async fn f() { x }`.
