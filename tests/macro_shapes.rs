@@ -10,7 +10,7 @@ use notify_core::{alert_on_error, Alert, AlertKind};
 
 #[derive(Debug, PartialEq, thiserror::Error)]
 #[error("disk full")]
-struct DiskFull;
+pub struct DiskFull;
 
 /// The one alert a closure raised.
 fn one_alert(alerts: Vec<Alert>) -> Alert {
