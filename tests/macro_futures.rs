@@ -4,7 +4,7 @@
 //! `BoxFuture`, `Result` aliases of any name, and a type named `Result`
 //! that is not one.
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -310,4 +310,46 @@ fn results_are_recognised_by_their_type_not_their_name() {
             "domain result panic"
         ]
     );
+}
+
+// ---------------------------------------------------------------- opaque types left as they are
+
+#[derive(Clone)]
+struct Job;
+
+impl std::future::IntoFuture for Job {
+    type Output = u32;
+    type IntoFuture = std::future::Ready<u32>;
+    fn into_future(self) -> Self::IntoFuture {
+        std::future::ready(1)
+    }
+}
+
+#[alert_on_error]
+fn into_future() -> impl std::future::IntoFuture<Output = u32> {
+    Job
+}
+
+#[alert_on_error]
+fn adds() -> impl std::ops::Add<u32, Output = u32> {
+    1u32
+}
+
+#[alert_on_error]
+fn cloneable_future() -> impl Future<Output = Result<u32, Quota>> + Clone {
+    std::future::ready(Err(Quota(String::from("cloneable"))))
+}
+
+/// An `impl Trait` return that a watch could not stand for (an
+/// `IntoFuture`, an `Add`, a future that must stay `Clone`) compiles and is
+/// returned as it is: watched for panics while the function runs.
+#[test]
+fn opaque_returns_a_watch_cannot_stand_for_are_left_as_they_are() {
+    let alerts = capture_alerts(|| {
+        assert_eq!(block_on(into_future().into_future()), 1);
+        assert_eq!(adds() + 1, 2);
+        let future = cloneable_future();
+        assert!(block_on(future.clone()).is_err());
+    });
+    assert!(alerts.is_empty(), "{alerts:#?}");
 }

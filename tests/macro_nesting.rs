@@ -3,9 +3,9 @@
 //! that returns a different error still reports it.
 //!
 //! The rule (see the attribute's documentation): the outer error is the
-//! same failure when the inner error's text appears in its text or in its
-//! `source()` chain — what `?` through `From`, `anyhow::Context` and
-//! `thiserror`'s `#[from]` produce.
+//! same failure when the inner error is it or one of its `source()` chain
+//! (the same text) — what `?`, `anyhow::Context` and `thiserror`'s
+//! `#[from]` produce — and the outer function routes nowhere further.
 
 use notify_core::alert_on_error;
 use notify_core::testing::capture_alerts;
@@ -134,4 +134,38 @@ fn an_err_through_nested_async_fns_is_one_alert() {
     });
     assert_eq!(alerts.len(), 1, "{alerts:#?}");
     assert_eq!(alerts[0].title, "Error in fetch_rows");
+}
+
+#[alert_on_error(severity = "critical", sinks("pager"))]
+fn page_on_export() -> Result<(), ExportError> {
+    write_rows()?;
+    Ok(())
+}
+
+/// An outer function that routes further (other sinks, higher severity)
+/// still reports the failure the inner one reported: the pager is paged.
+#[test]
+fn an_outer_function_that_routes_further_still_reports() {
+    let alerts = capture_alerts(|| {
+        assert!(page_on_export().is_err());
+    });
+    let titles: Vec<&str> = alerts.iter().map(|a| a.title.as_str()).collect();
+    assert_eq!(titles, ["Error in write_rows", "Error in page_on_export"]);
+    assert_eq!(alerts[1].sinks, ["pager"]);
+}
+
+#[alert_on_error]
+fn quote_the_inner_error() -> Result<(), String> {
+    write_rows().map_err(|e| format!("export: {e}"))
+}
+
+/// An error that only quotes the inner one's text is a new error (it is
+/// not the inner error, nor caused by it in `source()` terms): reported.
+#[test]
+fn an_error_that_only_quotes_the_inner_one_is_reported_too() {
+    let alerts = capture_alerts(|| {
+        assert!(quote_the_inner_error().is_err());
+    });
+    let messages: Vec<&str> = alerts.iter().map(|a| a.message.as_str()).collect();
+    assert_eq!(messages, ["disk full", "export: disk full"]);
 }

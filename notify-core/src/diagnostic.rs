@@ -114,8 +114,10 @@ impl Diagnostics {
         }
         let progress = &self.progress;
         let mut counts = progress.counts.lock().unwrap_or_else(|p| p.into_inner());
+        // The lines queued so far, not those that keep coming meanwhile.
+        let target = counts.0;
         loop {
-            if counts.1 >= counts.0 {
+            if counts.1 >= target {
                 return true;
             }
             counts = match deadline {

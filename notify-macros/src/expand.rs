@@ -386,7 +386,10 @@ fn error_span_tokens(output: &ReturnType) -> TokenStream {
     }
 }
 
-/// `X` of a return type `impl Future<Output = X> + ...`, as written.
+/// `X` of a return type `impl Future<Output = X>` whose other bounds are
+/// only auto traits (`Send`, `Sync`, `Unpin`), lifetimes and `use<..>`: the
+/// opaque types a watch of the future can stand for. (`+ Clone`, `+ Debug`,
+/// `impl FusedFuture` or `impl IntoFuture` are left as they are.)
 fn future_output_type(output: &ReturnType) -> Option<Type> {
     let ReturnType::Type(_, ty) = output else {
         return None;
@@ -394,18 +397,40 @@ fn future_output_type(output: &ReturnType) -> Option<Type> {
     let Type::ImplTrait(impl_trait) = strip_groups(ty) else {
         return None;
     };
-    impl_trait.bounds.iter().find_map(|bound| {
-        let syn::TypeParamBound::Trait(bound) = bound else {
-            return None;
-        };
-        let PathArguments::AngleBracketed(args) = &bound.path.segments.last()?.arguments else {
-            return None;
-        };
-        args.args.iter().find_map(|arg| match arg {
-            GenericArgument::AssocType(assoc) if assoc.ident == "Output" => Some(assoc.ty.clone()),
-            _ => None,
-        })
-    })
+    let mut future_output = None;
+    for bound in &impl_trait.bounds {
+        match bound {
+            syn::TypeParamBound::Lifetime(_) => {}
+            syn::TypeParamBound::Trait(bound) => {
+                let last = bound.path.segments.last()?;
+                if last.ident == "Future" && future_output.is_none() {
+                    let PathArguments::AngleBracketed(args) = &last.arguments else {
+                        return None;
+                    };
+                    future_output = args.args.iter().find_map(|arg| match arg {
+                        GenericArgument::AssocType(assoc) if assoc.ident == "Output" => {
+                            Some(assoc.ty.clone())
+                        }
+                        _ => None,
+                    });
+                    future_output.as_ref()?;
+                } else if !["Send", "Sync", "Unpin"].iter().any(|t| last.ident == t)
+                    || !matches!(last.arguments, PathArguments::None)
+                {
+                    return None;
+                }
+            }
+            // `use<'a, T>` (precise capturing) and whatever else: only
+            // precise capturing is known to keep the watch valid.
+            other => {
+                let first = other.to_token_stream().into_iter().next();
+                if !matches!(first, Some(TokenTree::Ident(ident)) if ident == "use") {
+                    return None;
+                }
+            }
+        }
+    }
+    future_output
 }
 
 fn returns_impl_trait(output: &ReturnType) -> bool {

@@ -82,11 +82,14 @@ use proc_macro::TokenStream;
 /// nested calls, recursion, an `async fn` awaiting another — is reported
 /// once, by the innermost. The rule: an outer function's `Err` is the same
 /// failure when an annotated function it called (directly or not) reported
-/// an error during this call, on this thread, and that error's text appears
-/// in the outer error's text or in its `source()` chain — what `?` through
-/// `From`, `anyhow::Context` and `thiserror`'s `#[from]` produce. An outer
-/// function that returns a *different* error after handling the inner one
-/// still reports its own. Calls side by side never count as one failure.
+/// an error during this call, on this thread, that error is the outer one
+/// or one of its `source()` chain (the same text) — what `?`,
+/// `anyhow::Context` and `thiserror`'s `#[from]` produce — and the outer
+/// function routes nowhere further (its `sinks(..)` among the inner one's,
+/// its severity no higher). An outer function that returns a *different*
+/// error after handling the inner one still reports its own, and so does
+/// one whose error only quotes the inner one's text. Calls side by side
+/// never count as one failure.
 /// An error handed across threads (a spawned task's result, awaited
 /// elsewhere) is reported on each side. A panic is reported once, by the
 /// innermost annotated function it unwinds through.

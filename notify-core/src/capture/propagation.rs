@@ -7,13 +7,19 @@
 //! 1. that report was made *while this call was running* — after it was
 //!    entered (for an `async fn` or a returned future: during the poll
 //!    that completes it) — so by a function it called, directly or not; and
-//! 2. that error's text appears in this error's text or in the text of an
-//!    error of its `source()` chain — what `?` (through `From`),
-//!    `anyhow::Context` and `thiserror`'s `#[from]`/`#[source]` produce.
+//! 2. that error is this one, or one in its `source()` chain: the same
+//!    text — what `?` (unchanged, or through `From` with `#[from]`),
+//!    `anyhow::Context` and `thiserror`'s `#[source]` produce; and
+//! 3. this function routes nowhere the inner one did not: its `sinks(..)`
+//!    are among the inner one's (or the inner one went to every sink), and
+//!    its severity is no higher. (An outer `severity = "critical",
+//!    sinks("pager")` around an inner plain report still pages.)
 //!
 //! Then it is not reported again. An outer function that returns a
-//! *different* error (the inner one was handled) still reports: its text
-//! does not contain the inner one's. Calls side by side never match: the
+//! *different* error (the inner one was handled) still reports: neither it
+//! nor its sources has the inner one's text. (An error whose text merely
+//! quotes the inner one — `format!("export: {e}")` — is a new error, and
+//! is reported too: never guess a failure away.) Calls side by side never match: the
 //! first one's report came before the second was entered. "Entered" is a
 //! per-thread count of reports, read when the call starts (one
 //! thread-local load); so an error that crosses threads (a spawned task's
@@ -23,7 +29,9 @@
 use std::cell::{Cell, RefCell};
 use std::error::Error;
 
+use super::site::CallSite;
 use super::subject::{ErrorRef, Subject};
+use crate::alert::Severity;
 
 /// Texts of a `source()` chain compared at most.
 const MAX_CHAIN: usize = 32;
@@ -52,8 +60,10 @@ struct Record {
     reports: Cell<u64>,
     /// The count just after the last report was recorded...
     last_seq: Cell<u64>,
-    /// ...and its fingerprint (its text is in `LAST_TEXT`).
+    /// ...its fingerprint (its text is in `LAST_TEXT`)...
     last_fingerprint: Cell<u64>,
+    /// ...and where it was reported, for its routing.
+    last_site: Cell<Option<&'static CallSite>>,
 }
 
 thread_local! {
@@ -63,6 +73,7 @@ thread_local! {
             reports: Cell::new(1),
             last_seq: Cell::new(0),
             last_fingerprint: Cell::new(0),
+            last_site: Cell::new(None),
         }
     };
     static LAST_TEXT: RefCell<String> = const { RefCell::new(String::new()) };
@@ -77,35 +88,57 @@ pub fn entered() -> Entered {
 /// Whether the error about to be reported by the call stamped `entered` is
 /// the failure a call inside it already reported (see the module's rule).
 #[inline]
-pub(crate) fn already_reported(entered: Entered, subject: &Subject<'_>) -> bool {
+pub(crate) fn already_reported(
+    entered: Entered,
+    subject: &Subject<'_>,
+    site: Option<&'static CallSite>,
+) -> bool {
     let Subject::Error(error) = subject else {
         return false;
     };
-    let reported_inside = RECORD
-        .try_with(|r| r.last_seq.get() > entered.0)
-        .unwrap_or(false);
-    reported_inside && mentions_last(error)
+    let inner_site = RECORD
+        .try_with(|r| (r.last_seq.get() > entered.0).then(|| r.last_site.get()))
+        .ok()
+        .flatten();
+    match inner_site {
+        Some(inner_site) => routed_within(site, inner_site) && is_or_caused_by_last(error),
+        None => false,
+    }
 }
 
-/// Whether `error` mentions the recorded text (the rule's second part).
+/// Whether an outer report from `outer` goes nowhere the inner report from
+/// `inner` did not, and is no more severe.
+fn routed_within(outer: Option<&'static CallSite>, inner: Option<&'static CallSite>) -> bool {
+    let (Some(outer), Some(inner)) = (outer, inner) else {
+        return false;
+    };
+    let severity = |site: &CallSite| site.severity.unwrap_or(Severity::Error);
+    let sinks_within = inner.sinks.is_empty()
+        || (!outer.sinks.is_empty() && outer.sinks.iter().all(|s| inner.sinks.contains(s)));
+    sinks_within && severity(outer) <= severity(inner)
+}
+
+/// Whether `error`, or an error of its `source()` chain, has the recorded
+/// text (the rule's second part).
 #[cold]
-fn mentions_last(error: &ErrorRef<'_>) -> bool {
+fn is_or_caused_by_last(error: &ErrorRef<'_>) -> bool {
     // Copied out: the error's `Display` (user code) runs without the borrow.
     let inner = LAST_TEXT
         .try_with(|t| t.try_borrow().map(|t| t.clone()).ok())
         .ok()
         .flatten()
         .unwrap_or_default();
-    !inner.is_empty() && mentions(error, &inner)
+    !inner.is_empty() && has_text(error, &inner)
 }
 
 /// An error was reported (its first alert).
-pub(crate) fn reported(fingerprint: u64, text: &str) {
+pub(crate) fn reported(fingerprint: u64, text: &str, site: Option<&'static CallSite>) {
     let _ = RECORD.try_with(|r| {
         let seq = r.reports.get() + 1;
         r.reports.set(seq);
         r.last_seq.set(seq);
         r.last_fingerprint.set(fingerprint);
+        r.last_site.set(site);
     });
     let _ = LAST_TEXT.try_with(|t| {
         if let Ok(mut last) = t.try_borrow_mut() {
@@ -129,17 +162,17 @@ pub(crate) fn repeated(fingerprint: u64) {
 }
 
 /// Whether `error`'s text, or the text of an error in its `source()` chain,
-/// contains `inner`.
-fn mentions(error: &ErrorRef<'_>, inner: &str) -> bool {
+/// is `inner`.
+fn has_text(error: &ErrorRef<'_>, inner: &str) -> bool {
     match error {
-        ErrorRef::Text(text) => text.contains(inner),
-        ErrorRef::Display(e) => e.to_string().contains(inner),
-        ErrorRef::Debug(e) => format!("{e:?}").contains(inner),
+        ErrorRef::Text(text) => *text == inner,
+        ErrorRef::Display(e) => e.to_string() == inner,
+        ErrorRef::Debug(e) => format!("{e:?}") == inner,
         ErrorRef::Error(e) => {
             let mut current: Option<&dyn Error> = Some(*e);
             let mut seen = 0;
             while let Some(error) = current {
-                if error.to_string().contains(inner) {
+                if error.to_string() == inner {
                     return true;
                 }
                 seen += 1;

@@ -127,7 +127,9 @@ fn deliver_to(destination: &dyn Destination, report: Report<'_>) {
         }
         return;
     }
-    if report.entered.is_some() && already_reported(report.entered, &report.subject) {
+    if report.entered.is_some()
+        && already_reported(report.entered, &report.subject, report.origin.site())
+    {
         // The failure an inner annotated call reported, propagating: not a
         // first alert after all.
         destination.withdraw(fingerprint);
@@ -166,9 +168,10 @@ fn capture(
     returned: bool,
 ) {
     let backtrace = backtrace.unwrap_or_else(RawBacktrace::capture);
+    let site = origin.site();
     let draft = Draft::new(origin, &subject, context, fingerprint);
     if returned {
-        reported(fingerprint, draft.message());
+        reported(fingerprint, draft.message(), site);
     }
     destination.accept(draft, backtrace);
 }

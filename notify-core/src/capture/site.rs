@@ -99,6 +99,14 @@ impl Origin {
         fp
     }
 
+    /// The annotated function's call site, if it is one.
+    pub(crate) fn site(&self) -> Option<&'static CallSite> {
+        match self {
+            Origin::Site(site) => Some(site),
+            Origin::Caller(_) => None,
+        }
+    }
+
     /// The call site's repeat slot, for storm control's fast path.
     pub(crate) fn repeat_slot(&self) -> Option<&'static RepeatSlot> {
         match self {

@@ -241,6 +241,12 @@ impl NotifierBuilder {
                     "a sink name must not be empty",
                 ));
             }
+            if name.chars().any(char::is_control) {
+                return Err(ConfigError::new(
+                    format!("sink[{i}].named"),
+                    "a sink name must not contain control characters",
+                ));
+            }
             if !names.insert(name.to_owned()) {
                 return Err(ConfigError::new(
                     format!("sink[{i}].named"),

@@ -230,10 +230,10 @@ impl Destination for Notifier {
     }
 
     fn withdraw(&self, fingerprint: u64) {
-        // Nothing was counted against it yet but repeats from other threads
-        // meanwhile; those are dropped with it, and counted as such.
-        let repeats = self.state.storm.forget(fingerprint);
-        self.state.counters.lost(repeats);
+        // Only repeats counted by other threads in the moment between admit
+        // and withdraw can be in its window: the same propagating failure,
+        // reported already by the inner call; nothing is lost with them.
+        let _ = self.state.storm.forget(fingerprint);
     }
 
     fn accept(&self, draft: Draft, backtrace: RawBacktrace) {

@@ -72,7 +72,11 @@ impl Dispatcher {
         let mut sinks = Vec::new();
         let mut sink_threads = Vec::new();
         for group in groups {
-            let blocking_threads = group.parts.iter().map(|p| p.concurrency().max(1)).sum();
+            let blocking_threads = group
+                .parts
+                .iter()
+                .map(|p| p.concurrency().clamp(1, 64))
+                .fold(0usize, usize::saturating_add);
             let runtime = match SinkThread::start(&group.name, &transport, blocking_threads) {
                 Ok(thread) => {
                     let runtime = thread.runtime().clone();

@@ -101,7 +101,11 @@ impl<B: BlockingSink> Sink for Blocking<B> {
         let sink = self.0.clone();
         let alert = alert.clone();
         Box::pin(async move {
-            match tokio::task::spawn_blocking(move || sink.send(&alert)).await {
+            // If the attempt times out before the call has started (it waits
+            // for a blocking thread), it is taken back: nothing piles up
+            // behind a call that hangs. A call under way runs to its end.
+            let call = AbortOnDrop(tokio::task::spawn_blocking(move || sink.send(&alert)));
+            match call.await {
                 Ok(result) => result,
                 // Handed on, so the delivery is reported as a panic.
                 Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
@@ -118,6 +122,27 @@ impl<B: BlockingSink> Sink for Blocking<B> {
 
     fn concurrency(&self) -> usize {
         self.0.concurrency()
+    }
+}
+
+/// A blocking call's handle that aborts the call when dropped (which
+/// cancels it if it has not started yet).
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> std::future::Future for AbortOnDrop<T> {
+    type Output = Result<T, tokio::task::JoinError>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0).poll(cx)
+    }
+}
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
