@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use notify_core::testing::capture_alerts;
 use notify_core::{alert_on_error, Alert, AlertKind};
 
-#[derive(Debug, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("quota exceeded for {0}")]
 struct Quota(String);
 
