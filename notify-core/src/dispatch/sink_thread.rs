@@ -13,6 +13,7 @@ use tokio::sync::oneshot;
 
 use crate::capture::mark_notifier_thread;
 use crate::sink::Transport;
+use crate::sys::batch_scheduling;
 
 /// A running sink thread; it ends when this is dropped (what it still runs
 /// is abandoned, never waited for).
@@ -42,6 +43,12 @@ impl SinkThread {
                     .thread_name("notify-sink-blocking")
                     .max_blocking_threads(blocking_threads.clamp(1, 64))
                     .on_thread_start(mark_notifier_thread)
+                    // Like the dispatcher: batch-scheduled while asleep, so
+                    // the hand-off that wakes it never preempts the
+                    // application on its CPU; a normal thread while it runs
+                    // the sink (what the sink starts inherits nothing).
+                    .on_thread_park(|| batch_scheduling(true))
+                    .on_thread_unpark(|| batch_scheduling(false))
                     .build();
                 let runtime = match built {
                     Ok(runtime) => runtime,
