@@ -14,6 +14,8 @@ use std::sync::mpsc::{self, SyncSender, TrySendError};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::wait;
+
 /// A callback for the notifier's own diagnostics (a sink's refusal, a dropped
 /// alert); by default they go to stderr, one line each.
 pub type DiagnosticFn = Arc<dyn Fn(&str) + Send + Sync>;
@@ -113,30 +115,12 @@ impl Diagnostics {
             return false;
         }
         let progress = &self.progress;
-        let mut counts = progress.counts.lock().unwrap_or_else(|p| p.into_inner());
+        let counts = progress.counts.lock().unwrap_or_else(|p| p.into_inner());
         // The lines queued so far, not those that keep coming meanwhile.
         let target = counts.0;
-        loop {
-            if counts.1 >= target {
-                return true;
-            }
-            counts = match deadline {
-                Some(deadline) => {
-                    let now = Instant::now();
-                    if now >= deadline {
-                        return false;
-                    }
-                    match progress.changed.wait_timeout(counts, deadline - now) {
-                        Ok((guard, _)) => guard,
-                        Err(poisoned) => poisoned.into_inner().0,
-                    }
-                }
-                None => match progress.changed.wait(counts) {
-                    Ok(guard) => guard,
-                    Err(poisoned) => poisoned.into_inner(),
-                },
-            };
-        }
+        wait::until(&progress.changed, counts, deadline, |counts| {
+            counts.1 >= target
+        })
     }
 }
 

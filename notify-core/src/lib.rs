@@ -100,6 +100,7 @@ mod storm;
 mod sys;
 pub mod testing;
 mod unwind;
+mod wait;
 #[cfg(feature = "webhook")]
 pub mod webhook;
 

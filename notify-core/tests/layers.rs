@@ -33,6 +33,7 @@ const LAYERS: &[&[&str]] = &[
         "diagnostic",
         "fingerprint",
         "sys",
+        "wait",
     ],
     &["render", "unwind"],
     // Storm control, and the webhook document.

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 use crate::capture::on_notifier_thread;
+use crate::wait;
 
 /// A flush's request to the dispatcher for a sweep of every open window.
 pub(crate) struct FlushRequest {
@@ -96,27 +97,8 @@ impl DeliveryLedger {
         if requests.send(FlushRequest { ticket }).is_err() {
             return false;
         }
-        let mut p = self.progress();
-        loop {
-            if p.flush_swept >= ticket && p.pending.range(..p.flush_target).next().is_none() {
-                return true;
-            }
-            p = match deadline {
-                Some(deadline) => {
-                    let now = Instant::now();
-                    if now >= deadline {
-                        return false;
-                    }
-                    match self.changed.wait_timeout(p, deadline - now) {
-                        Ok((guard, _)) => guard,
-                        Err(poisoned) => poisoned.into_inner().0,
-                    }
-                }
-                None => match self.changed.wait(p) {
-                    Ok(guard) => guard,
-                    Err(poisoned) => poisoned.into_inner(),
-                },
-            };
-        }
+        wait::until(&self.changed, self.progress(), deadline, |p| {
+            p.flush_swept >= ticket && p.pending.range(..p.flush_target).next().is_none()
+        })
     }
 }

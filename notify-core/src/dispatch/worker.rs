@@ -354,33 +354,16 @@ mod tests {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         // Asleep, every dispatcher is batch (this one parks within moments
         // of the flush).
-        let mut dispatchers = 0;
-        for (tid, name) in threads() {
-            if name != "notify-dispatch" {
-                continue;
-            }
-            loop {
-                // SAFETY: a query about a thread of this process (-1 once it ended).
-                let policy = unsafe { libc::sched_getscheduler(tid) };
-                if policy == libc::SCHED_BATCH || policy == -1 {
-                    break;
-                }
-                assert!(
-                    std::time::Instant::now() < deadline,
-                    "dispatcher policy {policy}"
-                );
-                std::thread::sleep(std::time::Duration::from_millis(10));
-            }
-            dispatchers += 1;
-        }
-        assert!(dispatchers > 0);
+        assert!(all_become_batch("notify-dispatch", deadline) > 0);
         // Every resolver thread (this test's and others') is batch for good.
-        let mut resolvers = 0;
-        for (tid, name) in threads() {
-            if name != "notify-resolver" {
-                continue;
-            }
-            // One that has just started may not have set it yet.
+        assert!(all_become_batch("notify-resolver", deadline) > 0);
+    }
+
+    /// Waits until every thread named `name` is `SCHED_BATCH` (or has
+    /// ended); how many there were.
+    fn all_become_batch(name: &str, deadline: std::time::Instant) -> usize {
+        let mut count = 0;
+        for (tid, _) in threads().into_iter().filter(|(_, n)| n == name) {
             loop {
                 // SAFETY: a query about a thread of this process (-1 once it ended).
                 let policy = unsafe { libc::sched_getscheduler(tid) };
@@ -389,13 +372,13 @@ mod tests {
                 }
                 assert!(
                     std::time::Instant::now() < deadline,
-                    "resolver policy {policy}"
+                    "{name} policy {policy}"
                 );
                 std::thread::sleep(std::time::Duration::from_millis(10));
             }
-            resolvers += 1;
+            count += 1;
         }
-        assert!(resolvers > 0);
+        count
     }
 
     /// This process's threads: id and name (`comm`, at most 15 bytes).
