@@ -144,6 +144,7 @@ use capture::{report, ErrorRef, Origin, Report, Subject};
 /// | `NOTIFY_ALERTMANAGER_URL` (comma-separated) | Alertmanager sink |
 /// | `NOTIFY_APP_NAME`, `NOTIFY_ENVIRONMENT` | shown in every alert |
 /// | `NOTIFY_DEDUP_WINDOW_SECS` | storm-control window (default 60) |
+/// | `NOTIFY_FLUSH_TIMEOUT_SECS` | how long the guard waits for delivery at exit (default 5, at most 3600) |
 ///
 /// With no sink variable set, alerts go to the [`Console`] sink and one line
 /// on stderr says so. Empty variables count as unset. An invalid value is a

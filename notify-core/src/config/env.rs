@@ -28,19 +28,12 @@ impl NotifierBuilder {
             builder = builder.environment(env);
         }
         if let Some(secs) = get("NOTIFY_DEDUP_WINDOW_SECS") {
-            let secs: u64 = secs.trim().parse().map_err(|_| {
-                ConfigError::new(
-                    "NOTIFY_DEDUP_WINDOW_SECS",
-                    format!("expected a whole number of seconds, got {secs:?}"),
-                )
-            })?;
-            if secs > 86_400 {
-                return Err(ConfigError::new(
-                    "NOTIFY_DEDUP_WINDOW_SECS",
-                    "must be at most 86400 (one day)",
-                ));
-            }
+            let secs = whole_seconds("NOTIFY_DEDUP_WINDOW_SECS", &secs, 86_400, "one day")?;
             builder = builder.dedup_window(Duration::from_secs(secs));
+        }
+        if let Some(secs) = get("NOTIFY_FLUSH_TIMEOUT_SECS") {
+            let secs = whole_seconds("NOTIFY_FLUSH_TIMEOUT_SECS", &secs, 3_600, "one hour")?;
+            builder = builder.flush_timeout(Duration::from_secs(secs));
         }
         builder.sinks.extend(crate::sink::from_env(&get)?);
         if builder.sinks.is_empty() {
@@ -49,6 +42,28 @@ impl NotifierBuilder {
         }
         Ok(builder)
     }
+}
+
+/// A whole number of seconds from `variable`, at most `max`.
+fn whole_seconds(
+    variable: &str,
+    value: &str,
+    max: u64,
+    max_name: &str,
+) -> Result<u64, ConfigError> {
+    let secs: u64 = value.trim().parse().map_err(|_| {
+        ConfigError::new(
+            variable,
+            format!("expected a whole number of seconds, got {value:?}"),
+        )
+    })?;
+    if secs > max {
+        return Err(ConfigError::new(
+            variable,
+            format!("must be at most {max} ({max_name})"),
+        ));
+    }
+    Ok(secs)
 }
 
 #[cfg(test)]
@@ -103,5 +118,19 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.field(), "queue_capacity");
         assert!(err.to_string().contains("queue_capacity"));
+    }
+
+    #[test]
+    fn the_flush_timeout_comes_from_the_environment() {
+        let b =
+            NotifierBuilder::from_env_with(env(&[("NOTIFY_FLUSH_TIMEOUT_SECS", "12")])).unwrap();
+        assert_eq!(b.flush_timeout, Duration::from_secs(12));
+        let b = NotifierBuilder::from_env_with(env(&[])).unwrap();
+        assert_eq!(b.flush_timeout, crate::DEFAULT_FLUSH_TIMEOUT);
+        for bad in ["5s", "-1", "1.5", "86400"] {
+            let err = NotifierBuilder::from_env_with(env(&[("NOTIFY_FLUSH_TIMEOUT_SECS", bad)]))
+                .unwrap_err();
+            assert_eq!(err.field(), "NOTIFY_FLUSH_TIMEOUT_SECS", "{bad}");
+        }
     }
 }
