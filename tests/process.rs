@@ -137,3 +137,33 @@ fn blocking_sinks_do_not_hold_up_the_exit() {
         "exit took {took:?}"
     );
 }
+
+/// Alerts that cannot be delivered before the process exits are not lost
+/// silently: one line at exit says how many, and why.
+#[test]
+fn undelivered_alerts_are_accounted_for_at_exit() {
+    let out = run(unwinding_binary(), "unreachable");
+    assert!(out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let account: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("not every alert was delivered"))
+        .collect();
+    assert_eq!(account.len(), 1, "{stderr}");
+    assert!(
+        account[0].contains("1 still being delivered when the flush timeout (1s) ended"),
+        "{}",
+        account[0]
+    );
+}
+
+/// When everything was delivered, there is no account: silence means
+/// delivered.
+#[test]
+fn delivered_alerts_leave_no_account() {
+    let out = run(unwinding_binary(), "delivered");
+    assert!(out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("fixture failure"), "{stderr}");
+    assert!(!stderr.contains("not every alert"), "{stderr}");
+}

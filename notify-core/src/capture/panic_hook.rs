@@ -17,7 +17,9 @@ use super::report::{report, Report};
 use super::site::{CallSite, Origin};
 use super::subject::{PanicInfo, Subject};
 
-/// What the panic hook left for the guards of this thread.
+/// What the panic hook left for the guards of this thread. (With
+/// `panic = "abort"` the hook reports itself and nothing is left.)
+#[cfg_attr(panic = "abort", allow(dead_code))]
 enum Stash {
     /// No panic seen by our hook on this thread yet.
     Empty,

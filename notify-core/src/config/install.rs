@@ -65,12 +65,14 @@ extern "C" fn flush_at_exit() {
     // If the guard already waited its full timeout in vain (a sink that does
     // not answer), waiting again would only delay the exit. Flushing never
     // unwinds: it waits on a condition variable.
-    if GUARD_FLUSH_FAILED.load(Ordering::SeqCst) {
+    let Some(notifier) = GLOBAL.get() else {
         return;
-    }
-    if let Some(notifier) = GLOBAL.get() {
+    };
+    if !GUARD_FLUSH_FAILED.load(Ordering::SeqCst) {
         notifier.flush(notifier.flush_timeout());
     }
+    // Nothing leaves silently: what was not delivered is said, in one line.
+    notifier.account_at_exit();
 }
 
 /// Returned by [`install`](crate::NotifierBuilder::install) and

@@ -60,6 +60,11 @@ impl DeliveryLedger {
         self.changed.notify_all();
     }
 
+    /// Alerts taken in whose deliveries have not all finished.
+    pub(crate) fn pending(&self) -> u64 {
+        self.progress().pending.len() as u64
+    }
+
     /// The number the next alert taken in will get.
     pub(crate) fn next_seq(&self) -> u64 {
         self.progress().next_seq

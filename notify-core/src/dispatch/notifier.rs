@@ -59,7 +59,53 @@ struct DispatcherSenders {
 impl Drop for DispatcherSenders {
     fn drop(&mut self) {
         flush(&self.state, &self.flush_requests, self.state.flush_timeout);
+        account(&self.state);
     }
+}
+
+/// Says, in one line, what never reached a sink — if anything: silence
+/// means every alert was delivered. Waits briefly for the line to be said.
+fn account(state: &NotifierState) {
+    let stats = stats(state);
+    let mut parts = Vec::new();
+    if stats.pending > 0 {
+        parts.push(format!(
+            "{} still being delivered when the flush timeout ({:?}) ended",
+            stats.pending, state.flush_timeout
+        ));
+    }
+    if stats.dropped > 0 {
+        parts.push(format!(
+            "{} dropped (the queue or a sink's backlog was full)",
+            stats.dropped
+        ));
+    }
+    if stats.failed > 0 {
+        parts.push(format!(
+            "{} deliveries failed for good (said above, sink by sink)",
+            stats.failed
+        ));
+    }
+    if parts.is_empty() {
+        return;
+    }
+    state.diagnostics.say(&format!(
+        "not every alert was delivered: {}; {} delivered",
+        parts.join(", "),
+        stats.delivered
+    ));
+    state
+        .diagnostics
+        .wait_said(std::time::Instant::now().checked_add(ACCOUNT_WAIT));
+}
+
+/// How long the account at the end waits for its line to be said.
+const ACCOUNT_WAIT: Duration = Duration::from_millis(500);
+
+fn stats(state: &NotifierState) -> Stats {
+    let mut stats = state.counters.snapshot();
+    stats.pending = state.ledger.pending();
+    stats
 }
 
 /// Waits for the ledger, then for the diagnostics said meanwhile, within one
@@ -209,7 +255,13 @@ impl Notifier {
 
     /// The notifier's counters.
     pub fn stats(&self) -> Stats {
-        self.state.counters.snapshot()
+        stats(&self.state)
+    }
+
+    /// At the process's exit, after the last flush: one line says what was
+    /// not delivered, if anything (see [`Stats`]).
+    pub(crate) fn account_at_exit(&self) {
+        account(&self.state);
     }
 }
 

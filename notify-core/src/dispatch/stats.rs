@@ -17,6 +17,9 @@ pub struct Stats {
     pub failed: u64,
     /// Fingerprints evicted from storm control because the table was full.
     pub evicted: u64,
+    /// Alerts taken in whose deliveries have not all finished yet (at exit:
+    /// not delivered before the flush timeout ended).
+    pub pending: u64,
 }
 
 /// The live counters behind [`Stats`].
@@ -52,6 +55,7 @@ impl Counters {
             delivered: self.delivered.load(Ordering::Relaxed),
             failed: self.failed.load(Ordering::Relaxed),
             evicted: self.evicted.load(Ordering::Relaxed),
+            pending: 0,
         }
     }
 }
