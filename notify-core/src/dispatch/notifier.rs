@@ -59,7 +59,6 @@ struct DispatcherSenders {
 impl Drop for DispatcherSenders {
     fn drop(&mut self) {
         flush(&self.state, &self.flush_requests, self.state.flush_timeout);
-        account(&self.state);
     }
 }
 
@@ -259,7 +258,8 @@ impl Notifier {
     }
 
     /// At the process's exit, after the last flush: one line says what was
-    /// not delivered, if anything (see [`Stats`]).
+    /// not delivered, if anything (see [`Stats`]). Only the installed
+    /// notifier does this; one you build yourself has `stats()`.
     pub(crate) fn account_at_exit(&self) {
         account(&self.state);
     }
