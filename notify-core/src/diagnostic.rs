@@ -156,3 +156,49 @@ impl Throttled {
         Some(std::mem::take(&mut note.1))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A callback that cannot keep up loses lines past the queue, and says
+    /// how many once it catches up.
+    #[test]
+    fn lines_past_the_queue_are_counted_and_said() {
+        let gate = Arc::new((Mutex::new(false), Condvar::new()));
+        let said = Arc::new(Mutex::new(Vec::<String>::new()));
+        let callback: DiagnosticFn = {
+            let (gate, said) = (gate.clone(), said.clone());
+            Arc::new(move |line: &str| {
+                let (open, changed) = &*gate;
+                let mut open = open.lock().unwrap();
+                while !*open {
+                    open = changed.wait(open).unwrap();
+                }
+                said.lock().unwrap().push(line.to_owned());
+            })
+        };
+        let diagnostics = Diagnostics::new(Some(callback), || {});
+        // One line taken by the blocked callback, QUEUE waiting, the rest over.
+        for i in 0..QUEUE + 10 {
+            diagnostics.say(&format!("line {i}"));
+        }
+        *gate.0.lock().unwrap() = true;
+        gate.1.notify_all();
+        assert!(diagnostics.wait_said(None));
+        let said = said.lock().unwrap();
+        let dropped: Vec<&String> = said.iter().filter(|l| l.contains("were dropped")).collect();
+        assert_eq!(dropped.len(), 1, "{:?}", &said[..3]);
+        let count: usize = dropped[0]
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(
+            count + said.len() - 1,
+            QUEUE + 10,
+            "every line said or counted"
+        );
+    }
+}

@@ -83,7 +83,14 @@ fn wrap(func: ItemFn, args: &Args) -> TokenStream {
     // to the compiler: an unused one warns `dead_code` (as tracing-attributes
     // found: tokio-rs/tracing#3108).
     let brace_span = block.brace_token.span.join();
-    let describe = describe_error(&private, error_tokens.clone());
+    let describe = describe_error(&private, error_tokens);
+    // Every body starts the same: its inner attributes, the call site, the
+    // context values.
+    let prelude = quote! {
+        #(#inner)*
+        #site
+        let __notify_context = #context;
+    };
     if sig.asyncness.is_some() {
         // Spanned on the return type: a body whose value does not match it
         // is told "return type inferred to be .. here" at the signature.
@@ -117,9 +124,7 @@ fn wrap(func: ItemFn, args: &Args) -> TokenStream {
             let body = braced(
                 brace_span,
                 quote! {
-                    #(#inner)*
-                    #site
-                    let __notify_context = #context;
+                    #prelude
                     // `__notify_entered`: when the poll that completed the body
                     // started (a call inside that reported the same error
                     // already, then this one does not).
@@ -164,9 +169,7 @@ fn wrap(func: ItemFn, args: &Args) -> TokenStream {
             let body = braced(
                 brace_span,
                 quote! {
-                    #(#inner)*
-                    #site
-                    let __notify_context = #context;
+                    #prelude
                     let __notify_guard = #private::PanicGuard::new(|| &__NOTIFY_SITE, __notify_context);
                     #[allow(clippy::redundant_closure_call)]
                     (move || -> ! #block)()
@@ -183,7 +186,6 @@ fn wrap(func: ItemFn, args: &Args) -> TokenStream {
         } else {
             TokenStream::new()
         };
-        let describe_output = describe_error(&private, error_tokens);
         // `impl Future<Output = X>`: the output's type as written, so that a
         // body whose future never returns (it panics) still has one.
         let output_annotation = match future_output_type(&sig.output) {
@@ -216,7 +218,7 @@ fn wrap(func: ItemFn, args: &Args) -> TokenStream {
                                 &__NOTIFY_SITE,
                                 __notify_context,
                                 __notify_entered,
-                                #describe_output,
+                                #describe,
                             )
                     },
                 );
@@ -235,9 +237,7 @@ fn wrap(func: ItemFn, args: &Args) -> TokenStream {
         let body = braced(
             brace_span,
             quote! {
-                #(#inner)*
-                #site
-                let __notify_context = #context;
+                #prelude
                 #entered
                 let __notify_guard = #private::PanicGuard::new(|| &__NOTIFY_SITE, __notify_context);
                 // A closure, so that `return` and `?` keep their meaning; its declared

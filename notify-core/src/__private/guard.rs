@@ -34,8 +34,26 @@ impl ContextSlot for NoContext {
 /// Names the call site without storing it: the macro passes a closure that
 /// returns `&__NOTIFY_SITE`, which captures nothing and so takes no space in
 /// the guards and in [`Watch`](super::Watch).
-pub trait SiteFn: Fn() -> &'static CallSite {}
-impl<S: Fn() -> &'static CallSite> SiteFn for S {}
+pub trait SiteFn {
+    /// The call site.
+    fn site(&self) -> &'static CallSite;
+}
+
+impl<S: Fn() -> &'static CallSite> SiteFn for S {
+    #[inline(always)]
+    fn site(&self) -> &'static CallSite {
+        self()
+    }
+}
+
+/// A call site known at run time (a future returned by a wrapped function
+/// is watched with it): one pointer.
+impl SiteFn for &'static CallSite {
+    #[inline(always)]
+    fn site(&self) -> &'static CallSite {
+        self
+    }
+}
 
 /// Calls the closure that holds a sync body. Through an `FnOnce` bound, so
 /// the closure is an `FnOnce` closure: a body that returns a borrow of a
@@ -65,7 +83,7 @@ impl<S: SiteFn, C: ContextSlot> PanicGuard<S, C> {
     pub fn new(site: S, context: C) -> Self {
         PanicGuard {
             #[cfg(panic = "abort")]
-            entered: crate::capture::abort_mode::enter(site()),
+            entered: crate::capture::abort_mode::enter(site.site()),
             site,
             context,
         }
@@ -90,6 +108,6 @@ impl<S: SiteFn, C: ContextSlot> Drop for PanicGuard<S, C> {
         // Only reached while unwinding out of the body (never with
         // `panic = "abort"`, where nothing unwinds).
         let context = std::mem::take(&mut self.context).into_context();
-        report_unwinding((self.site)(), context);
+        report_unwinding(self.site.site(), context);
     }
 }

@@ -44,7 +44,7 @@ impl<S: SiteFn, C: ContextSlot> Drop for PollGuard<'_, S, C> {
     fn drop(&mut self) {
         // Only reached while unwinding out of the poll.
         let context = std::mem::take(self.context).into_context();
-        report_unwinding((self.site)(), context);
+        report_unwinding(self.site.site(), context);
     }
 }
 
@@ -60,7 +60,7 @@ impl<S: SiteFn, C: ContextSlot, F: Future> Future for Watch<S, C, F> {
         let this = unsafe { self.get_unchecked_mut() };
         let stamp = entered();
         #[cfg(panic = "abort")]
-        let entered = crate::capture::abort_mode::enter((this.site)());
+        let entered = crate::capture::abort_mode::enter(this.site.site());
         let guard = PollGuard {
             site: &this.site,
             context: &mut this.context,
@@ -83,36 +83,19 @@ impl<S: SiteFn, C: ContextSlot, F: Future> Future for Watch<S, C, F> {
 /// `dyn Future`): each poll runs under a guard that reports a panic, and its
 /// output goes through `check` (which reports an `Err`) when it completes.
 /// A future dropped before it completes reports nothing.
-pub struct WatchThen<F, C, K> {
-    site: &'static CallSite,
-    context: Option<C>,
+pub struct WatchThen<F, C: ContextSlot, K> {
+    /// The same watch as an `async fn` body's.
+    watch: Watch<&'static CallSite, C, F>,
     check: Option<K>,
-    future: F,
 }
 
-impl<F, C, K> WatchThen<F, C, K> {
+impl<F: Future, C: ContextSlot, K> WatchThen<F, C, K> {
     /// Watches `future`.
     pub(crate) fn new(site: &'static CallSite, context: C, future: F, check: K) -> Self {
         WatchThen {
-            site,
-            context: Some(context),
+            watch: Watch::new(site, context, future),
             check: Some(check),
-            future,
         }
-    }
-}
-
-/// Reports a panic that unwinds out of one poll of a [`WatchThen`].
-struct ThenGuard<'a, C: ContextSlot> {
-    site: &'static CallSite,
-    context: &'a mut Option<C>,
-}
-
-impl<C: ContextSlot> Drop for ThenGuard<'_, C> {
-    fn drop(&mut self) {
-        // Only reached while unwinding out of the poll.
-        let context = self.context.take().unwrap_or_default().into_context();
-        report_unwinding(self.site, context);
     }
 }
 
@@ -125,32 +108,15 @@ where
     type Output = F::Output;
 
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<F::Output> {
-        // SAFETY: `future` is structurally pinned (never moved out of
-        // `self`); the other fields are not pinned, and `WatchThen` has no
-        // Drop impl.
+        // SAFETY: `watch` is structurally pinned (never moved out of
+        // `self`); `check` is not pinned, and `WatchThen` has no Drop impl.
         let this = unsafe { self.get_unchecked_mut() };
-        let stamp = entered();
-        #[cfg(panic = "abort")]
-        let entered = crate::capture::abort_mode::enter(this.site);
-        let guard = ThenGuard {
-            site: this.site,
-            context: &mut this.context,
-        };
-        // SAFETY: as above, `future` is never moved.
-        let poll = unsafe { Pin::new_unchecked(&mut this.future) }.poll(cx);
-        std::mem::forget(guard);
-        #[cfg(panic = "abort")]
-        if entered {
-            crate::capture::abort_mode::leave();
-        }
-        match poll {
-            Poll::Ready(output) => {
-                let context = this.context.take().unwrap_or_default();
-                Poll::Ready(match this.check.take() {
-                    Some(check) => check(output, context, stamp),
-                    None => output,
-                })
-            }
+        // SAFETY: as above, `watch` is never moved.
+        match unsafe { Pin::new_unchecked(&mut this.watch) }.poll(cx) {
+            Poll::Ready((output, context, stamp)) => Poll::Ready(match this.check.take() {
+                Some(check) => check(output, context, stamp),
+                None => output,
+            }),
             Poll::Pending => Poll::Pending,
         }
     }

@@ -24,7 +24,7 @@ pub(crate) use draft::Draft;
 pub(crate) use listening::{mark_notifier_thread, on_notifier_thread};
 #[cfg(panic = "abort")]
 pub(crate) use panic_hook::abort_mode;
-pub(crate) use panic_hook::{install_panic_hook, report_unwinding};
+pub(crate) use panic_hook::{install_panic_hook, payload_text, report_unwinding};
 pub use propagation::{entered, Entered};
 pub(crate) use report::{report, Report};
 pub(crate) use site::Origin;

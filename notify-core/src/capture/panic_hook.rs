@@ -110,7 +110,9 @@ fn hook_replaced() {
     }
 }
 
-fn payload_text(payload: &(dyn Any + Send)) -> String {
+/// A panic's message: its `&str` or `String` payload (as std's own hook
+/// shows it), else `Box<dyn Any>`.
+pub(crate) fn payload_text(payload: &(dyn Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
         (*s).to_owned()
     } else if let Some(s) = payload.downcast_ref::<String>() {

@@ -15,6 +15,7 @@ use tokio::sync::Semaphore;
 use super::state::{Completion, NotifierState};
 use super::stats::Counters;
 use crate::alert::Alert;
+use crate::capture::payload_text;
 use crate::diagnostic::Throttled;
 use crate::sink::retry::{self, RetryPolicy};
 use crate::sink::Sink;
@@ -107,7 +108,7 @@ impl SinkBacklog {
                         "sink {:?} panicked while delivering alert {:?}: {}",
                         this.sink.name(),
                         alert.title,
-                        panic_text(&*panic)
+                        payload_text(&*panic)
                     ));
                 }
             }
@@ -149,15 +150,5 @@ impl<F: Future> Future for CatchUnwind<F> {
             Ok(Poll::Pending) => Poll::Pending,
             Err(panic) => Poll::Ready(Err(panic)),
         }
-    }
-}
-
-fn panic_text(payload: &(dyn Any + Send)) -> &str {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        s
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s
-    } else {
-        "a panic without a message"
     }
 }

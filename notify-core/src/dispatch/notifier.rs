@@ -283,9 +283,12 @@ impl Destination for Notifier {
 
     fn withdraw(&self, fingerprint: u64) {
         // Only repeats counted by other threads in the moment between admit
-        // and withdraw can be in its window: the same propagating failure,
-        // reported already by the inner call; nothing is lost with them.
-        let _ = self.state.storm.forget(fingerprint);
+        // and withdraw can be in its window. Most are the same propagating
+        // failure, reported already by their inner calls; but one may be an
+        // outer failure of its own, so they are counted as dropped (and told
+        // in the next alert) rather than forgotten in silence.
+        let repeats = self.state.storm.forget(fingerprint);
+        self.state.counters.lost(repeats);
     }
 
     fn accept(&self, draft: Draft, backtrace: RawBacktrace) {
@@ -298,5 +301,28 @@ impl Destination for Notifier {
 
     fn diagnostic(&self, message: &str) {
         self.state.diagnostics.say(message);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sink::Memory;
+
+    /// A window withdrawn (the failure was an inner call's) is forgotten:
+    /// the next report is judged afresh. A repeat counted in it meanwhile is
+    /// not forgotten in silence: it is counted as dropped.
+    #[test]
+    fn a_withdrawn_window_counts_its_repeats_as_dropped() {
+        let notifier = Notifier::builder()
+            .sink(Memory::new())
+            .on_diagnostic(|_| {})
+            .build()
+            .unwrap();
+        assert!(notifier.admit(7, None));
+        assert!(!notifier.admit(7, None), "a repeat in the open window");
+        notifier.withdraw(7);
+        assert_eq!(notifier.stats().dropped, 1);
+        assert!(notifier.admit(7, None), "forgotten: admitted afresh");
     }
 }

@@ -355,6 +355,8 @@ mod tests {
         // Asleep, every dispatcher is batch (this one parks within moments
         // of the flush).
         assert!(all_become_batch("notify-dispatch", deadline) > 0);
+        // So is every sink thread ("notify-sink:policy", cut to 15 bytes).
+        assert!(all_become_batch("notify-sink:pol", deadline) > 0);
         // Every resolver thread (this test's and others') is batch for good.
         assert!(all_become_batch("notify-resolver", deadline) > 0);
     }
