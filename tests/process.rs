@@ -167,3 +167,48 @@ fn delivered_alerts_leave_no_account() {
     assert!(stderr.contains("fixture failure"), "{stderr}");
     assert!(!stderr.contains("not every alert"), "{stderr}");
 }
+
+/// A child forked after `install()` never waits for the dispatcher, which
+/// runs in the parent only: it says once that its alerts are not sent, and
+/// accounts for them at exit. The parent still delivers its own.
+#[test]
+fn a_forked_child_says_its_alerts_are_not_sent_and_never_waits() {
+    let mut command = Command::new(unwinding_binary());
+    command
+        .arg("fork")
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().expect("fixture runs");
+    // The flush timeout is 30 s: a child that waited for the parent's
+    // dispatcher would still be running long after this.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while child.try_wait().expect("wait").is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the forked child waited for a dispatcher that is not there");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().expect("output");
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stdout.contains("child done"), "{stdout}");
+    assert!(stdout.contains("child exited with 0"), "{stdout}");
+    assert!(stdout.contains("parent done"), "{stdout}");
+    let said: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("alerts from this child are not sent"))
+        .collect();
+    assert_eq!(said.len(), 1, "{stderr}");
+    let account: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("2 raised in this fork() child were not sent"))
+        .collect();
+    assert_eq!(account.len(), 1, "{stderr}");
+    // The parent's own failure is delivered (once: the child sent nothing),
+    // and the parent has nothing to account for.
+    assert_eq!(stderr.matches("fixture failure").count(), 1, "{stderr}");
+    assert!(!stderr.contains("not every alert was delivered: 1"), "{stderr}");
+}

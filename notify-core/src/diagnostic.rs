@@ -109,6 +109,13 @@ impl Diagnostics {
         }
     }
 
+    /// Says one line on the caller's thread, touching neither the queue nor
+    /// its lock: for a `fork()` child, where the diagnostics thread (and
+    /// whoever held that lock at the fork) does not exist.
+    pub(crate) fn say_here(&self, message: &str) {
+        call(&self.callback, message);
+    }
+
     /// Waits until every line queued so far is said, or `deadline` passes.
     pub(crate) fn wait_said(&self, deadline: Option<Instant>) -> bool {
         if ON_DIAGNOSTICS_THREAD.try_with(Cell::get).unwrap_or(true) {

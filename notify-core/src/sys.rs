@@ -1,6 +1,8 @@
 //! What the operating system is asked for: scheduling policy, a coarse
-//! monotonic clock, exit handlers and the bounds of a thread's stack. A leaf:
-//! it knows nothing of alerts.
+//! monotonic clock, exit handlers, forks and the bounds of a thread's stack.
+//! A leaf: it knows nothing of alerts.
+
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Puts the calling thread in or out of `SCHED_BATCH` on Linux.
 ///
@@ -73,6 +75,37 @@ pub(crate) fn at_exit(handler: extern "C" fn()) {
     }
     #[cfg(not(any(unix, windows)))]
     let _ = handler;
+}
+
+/// Forks of this process seen so far, counted in the child (see
+/// [`watch_forks`]).
+static FORKS: AtomicU64 = AtomicU64::new(0);
+
+/// How many times this process is a `fork()` child of the one that called
+/// [`watch_forks`] first: 0 in that process. A thread started in the parent
+/// (a dispatcher) does not exist in a child, so whoever started one compares
+/// this with its value at that time. One relaxed load.
+#[inline]
+pub(crate) fn forks() -> u64 {
+    FORKS.load(Ordering::Relaxed)
+}
+
+/// Counts every later `fork()` (on unix, with `pthread_atfork`; elsewhere
+/// there is no fork). Idempotent.
+pub(crate) fn watch_forks() {
+    #[cfg(unix)]
+    {
+        extern "C" fn in_child() {
+            // An atomic add is async-signal-safe: all a child handler may do.
+            FORKS.fetch_add(1, Ordering::Relaxed);
+        }
+        static WATCHING: std::sync::Once = std::sync::Once::new();
+        WATCHING.call_once(|| {
+            // SAFETY: registers a handler that only touches an atomic; it is a
+            // function item, valid for the life of the process.
+            let _ = unsafe { libc::pthread_atfork(None, None, Some(in_child)) };
+        });
+    }
 }
 
 /// This thread's stack, from the threads library (for the main thread

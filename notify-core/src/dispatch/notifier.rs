@@ -1,6 +1,7 @@
 //! [`Notifier`]: a running notifier — its queue, its dispatcher thread, its
 //! sinks — and how callers hand it alerts without ever waiting.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -65,6 +66,16 @@ impl Drop for DispatcherSenders {
 /// Says, in one line, what never reached a sink — if anything: silence
 /// means every alert was delivered. Waits briefly for the line to be said.
 fn account(state: &NotifierState) {
+    if state.orphaned() {
+        // A fork() child: the parent's counts are the parent's to give.
+        let orphaned = state.orphaned.load(Ordering::Relaxed);
+        if orphaned > 0 {
+            state.diagnostics.say_here(&format!(
+                "not every alert was delivered: {orphaned} raised in this fork() child were not sent (a forked child has no dispatcher)"
+            ));
+        }
+        return;
+    }
     let stats = stats(state);
     let mut parts = Vec::new();
     if stats.pending > 0 {
@@ -114,6 +125,11 @@ fn flush(
     flush_requests: &mpsc::UnboundedSender<FlushRequest>,
     timeout: Duration,
 ) -> bool {
+    if state.orphaned() {
+        // A fork() child: the dispatcher that would deliver is not here, and
+        // nothing may wait for it.
+        return false;
+    }
     let deadline = std::time::Instant::now().checked_add(timeout);
     let delivered = state.ledger.flush(flush_requests, timeout);
     state.diagnostics.wait_said(deadline);
@@ -147,6 +163,11 @@ impl Notifier {
             flush_timeout: options.flush_timeout,
             ledger: DeliveryLedger::default(),
             counters: Counters::default(),
+            forks: {
+                crate::sys::watch_forks();
+                crate::sys::forks()
+            },
+            orphaned: AtomicU64::new(0),
         });
         let (queue, queued) = mpsc::channel(options.queue_capacity);
         let (flush_requests, flush_requested) = mpsc::unbounded_channel();
@@ -260,6 +281,18 @@ impl Notifier {
     /// At the process's exit, after the last flush: one line says what was
     /// not delivered, if anything (see [`Stats`]). Only the installed
     /// notifier does this; one you build yourself has `stats()`.
+    /// An alert raised in a `fork()` child: not sent (its dispatcher is the
+    /// parent's), counted, and said once, on this thread.
+    #[cold]
+    fn orphaned_alert(&self) {
+        if self.state.orphaned.fetch_add(1, Ordering::Relaxed) == 0 {
+            self.state.diagnostics.say_here(
+                "an alert was raised in a fork() child of the process that installed the notifier; \
+                 alerts from this child are not sent (its dispatcher runs in the parent only)",
+            );
+        }
+    }
+
     pub(crate) fn account_at_exit(&self) {
         account(&self.state);
     }
@@ -268,6 +301,10 @@ impl Notifier {
 /// Capture hands this notifier its drafts through here.
 impl Destination for Notifier {
     fn admit(&self, fingerprint: u64, slot: Option<&'static RepeatSlot>) -> bool {
+        if self.state.orphaned() {
+            self.orphaned_alert();
+            return false;
+        }
         match self.state.storm.check(fingerprint, slot) {
             Decision::Suppress => false,
             Decision::Send(summary) => {

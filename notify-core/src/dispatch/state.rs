@@ -18,6 +18,21 @@ pub(crate) struct NotifierState {
     pub(crate) flush_timeout: Duration,
     pub(crate) ledger: DeliveryLedger,
     pub(crate) counters: Counters,
+    /// [`crate::sys::forks`] when the notifier started: if it differs, this
+    /// is a `fork()` child, where the notifier's threads do not run.
+    pub(crate) forks: u64,
+    /// Alerts raised in a `fork()` child, which are not sent.
+    pub(crate) orphaned: std::sync::atomic::AtomicU64,
+}
+
+impl NotifierState {
+    /// Whether this process is a `fork()` child of the one that started the
+    /// notifier: its dispatcher, sinks and diagnostics threads are gone, and
+    /// its locks may be held by threads that no longer exist.
+    #[inline]
+    pub(crate) fn orphaned(&self) -> bool {
+        crate::sys::forks() != self.forks
+    }
 }
 
 /// An alert on its way through the queue to the dispatcher.
