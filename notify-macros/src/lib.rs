@@ -90,9 +90,13 @@ use proc_macro::TokenStream;
 /// error after handling the inner one still reports its own, and so does
 /// one whose error only quotes the inner one's text. Calls side by side
 /// never count as one failure.
-/// An error handed across threads (a spawned task's result, awaited
-/// elsewhere) is reported on each side. A panic is reported once, by the
-/// innermost annotated function it unwinds through.
+/// An error handed across threads (a spawned task's result awaited through
+/// its `JoinHandle`, a joined thread's) is one failure too: there, "during
+/// this call" means a first report made anywhere in the process after the
+/// outer call started, with the same text and routing (the last 16 are
+/// kept; an outer call site that matched one also matches its repeats,
+/// which storm control counts at the inner site). A panic is reported once,
+/// by the innermost annotated function it unwinds through.
 ///
 /// # Options
 ///
@@ -176,8 +180,9 @@ use proc_macro::TokenStream;
 /// An `async fn` stays an `async fn`; its body runs as `async move { ... }`
 /// inside `__private::Watch`, which guards each poll the same way, so a panic
 /// is reported on whichever thread polls the future, and hands the context
-/// back with the output. Without `context(...)`, `Watch` adds no bytes to the
-/// future: the `async fn`'s state is the body's state and nothing more.
+/// back with the output. Without `context(...)`, `Watch` adds one `u64` to
+/// the future — when the call started, so that a failure an inner call
+/// reported on another thread meanwhile is recognised — and nothing else.
 #[proc_macro_attribute]
 pub fn alert_on_error(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::alert_on_error(args.into(), item.into()).into()

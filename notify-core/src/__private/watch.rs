@@ -5,7 +5,7 @@ use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 
 use super::guard::{ContextSlot, SiteFn};
-use crate::capture::{entered, report_unwinding, CallSite, Entered};
+use crate::capture::{entered, first_reports, report_unwinding, CallSite, Entered};
 
 /// Wraps the body of an `async fn`: each poll runs under a guard, so a
 /// panic inside a poll is reported (with the context) before it unwinds into
@@ -14,11 +14,13 @@ use crate::capture::{entered, report_unwinding, CallSite, Entered};
 ///
 /// It owns the context and hands it back with the body's output, for an
 /// `Err` report. Without `context(...)` the site and the context take no
-/// space, so `Watch<F>` is exactly as large as `F` — the `async fn`'s state
-/// grows by nothing but the state of the `async` block itself.
+/// space, so `Watch<F>` is `F` and one `u64`: the process's count of first
+/// reports when the call started, for the one-failure-one-alert rule
+/// across threads (`capture::propagation`).
 pub struct Watch<S: SiteFn, C: ContextSlot, F> {
     site: S,
     context: C,
+    started: u64,
     future: F,
 }
 
@@ -29,6 +31,7 @@ impl<S: SiteFn, C: ContextSlot, F: Future> Watch<S, C, F> {
         Watch {
             site,
             context,
+            started: first_reports(),
             future,
         }
     }
@@ -58,7 +61,7 @@ impl<S: SiteFn, C: ContextSlot, F: Future> Future for Watch<S, C, F> {
         // SAFETY: `future` is structurally pinned (never moved out of `self`);
         // `site` and `context` are not pinned and `Watch` has no Drop impl.
         let this = unsafe { self.get_unchecked_mut() };
-        let stamp = entered();
+        let stamp = entered().since(this.started);
         #[cfg(panic = "abort")]
         let entered = crate::capture::abort_mode::enter(this.site.site());
         let guard = PollGuard {
@@ -145,7 +148,7 @@ mod tests {
     /// `context(...)` there are none, in the sync guard and in `Watch`.
     #[test]
     #[cfg(not(panic = "abort"))]
-    fn without_context_the_wrappers_add_no_bytes() {
+    fn without_context_the_wrappers_add_one_stamp_at_most() {
         let guard = PanicGuard::new(|| &SITE, NoContext);
         assert_eq!(std::mem::size_of_val(&guard), 0);
         let NoContext = guard.disarm();
@@ -153,7 +156,11 @@ mod tests {
         let body = async { [7u64; 5] };
         let body_size = std::mem::size_of_val(&body);
         let watch = Watch::new(|| &SITE, NoContext, body);
-        assert_eq!(std::mem::size_of_val(&watch), body_size);
+        // The body's state and when the call started.
+        assert_eq!(
+            std::mem::size_of_val(&watch),
+            body_size.next_multiple_of(8) + 8
+        );
 
         // With a context: one pointer more, and it comes back with the output.
         let watch = Watch::new(|| &SITE, Context::of(vec![("k", "v".to_owned())]), async {

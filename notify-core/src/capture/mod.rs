@@ -25,6 +25,7 @@ pub(crate) use listening::{mark_notifier_thread, on_notifier_thread};
 #[cfg(panic = "abort")]
 pub(crate) use panic_hook::abort_mode;
 pub(crate) use panic_hook::{install_panic_hook, payload_text, report_unwinding};
+pub(crate) use propagation::first_reports;
 pub use propagation::{entered, Entered};
 pub(crate) use report::{report, Report};
 pub(crate) use site::Origin;

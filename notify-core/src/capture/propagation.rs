@@ -19,15 +19,38 @@
 //! *different* error (the inner one was handled) still reports: neither it
 //! nor its sources has the inner one's text. (An error whose text merely
 //! quotes the inner one — `format!("export: {e}")` — is a new error, and
-//! is reported too: never guess a failure away.) Calls side by side never match: the
-//! first one's report came before the second was entered. "Entered" is a
-//! per-thread count of reports, read when the call starts (one
-//! thread-local load); so an error that crosses threads (a spawned task's
-//! result, awaited elsewhere) is reported on each side. Panics are
-//! reported once by the panic hook's own bookkeeping (see `panic_hook`).
+//! is reported too: never guess a failure away.) Calls side by side never
+//! match: the first one's report came before the second was entered.
+//!
+//! Across threads. A failure can cross threads: a `tokio::spawn`ed task
+//! (on a worker thread) fails, and the task that awaits its `JoinHandle`
+//! returns the same error. So part 1 has a second, process-wide form: the
+//! last [`RECENT`] first reports are kept with their text and call site,
+//! numbered by a process-wide count that a call also reads when it starts;
+//! a report made on another thread after this call was entered counts as
+//! made "while this call was running". (A call cannot know which tasks it
+//! awaited, so this is the same rule with "by a function it called"
+//! widened to "anywhere in the process, since it started" — parts 2 and 3
+//! still have to hold: the same text, routed nowhere further.) A failure
+//! that repeats in a loop is reported once and then counted as a repeat by
+//! storm control, not reported again — and a repeat on another thread
+//! leaves no trace an outer call can see. So an outer call site that once
+//! matched a first report from another thread this way matches it again
+//! while it is among the [`RECENT`] ones: that site returning the same text
+//! again is the same failure, propagating again (its repeats are counted
+//! where they happen, at the inner site). Only a site that matched the
+//! first report itself: an unrelated function that fails with the same
+//! text is still reported.
+//!
+//! "Entered" costs a call two loads (a thread-local count and the
+//! process-wide one). Panics are reported once by the panic hook's own
+//! bookkeeping (see `panic_hook`).
 
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::error::Error;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 
 use super::site::CallSite;
 use super::subject::{ErrorRef, Subject};
@@ -36,21 +59,67 @@ use crate::alert::Severity;
 /// Texts of a `source()` chain compared at most.
 const MAX_CHAIN: usize = 32;
 
+/// First reports kept for the process-wide form of the rule.
+const RECENT: usize = 16;
+
+/// Texts longer than this are not kept process-wide (the per-thread
+/// record keeps any).
+const MAX_RECENT_TEXT: usize = 4096;
+
 /// When a call started: the thread's count of reports then (at least 1;
-/// 0 stands for "not a call's `Err`").
+/// 0 stands for "not a call's `Err`"), and the process's count of first
+/// reports.
 #[derive(Clone, Copy, Debug)]
-pub struct Entered(u64);
+pub struct Entered {
+    thread: u64,
+    process: u64,
+}
 
 impl Entered {
     /// Not the `Err` of an annotated call.
-    pub(crate) const NONE: Entered = Entered(0);
+    pub(crate) const NONE: Entered = Entered {
+        thread: 0,
+        process: 0,
+    };
+
+    /// The same stamp, with the process-wide part taken when the call
+    /// started (an `async fn`'s first poll) rather than at this poll: a
+    /// report on another thread while the call was pending counts.
+    #[inline(always)]
+    pub(crate) fn since(self, started: u64) -> Entered {
+        Entered {
+            thread: self.thread,
+            process: started,
+        }
+    }
 
     /// Whether this stamps a call.
     #[inline(always)]
     pub(crate) fn is_some(self) -> bool {
-        self.0 != 0
+        self.thread != 0
     }
 }
+
+/// First reports made in the process so far (see the module's rule,
+/// "Across threads").
+static FIRSTS: AtomicU64 = AtomicU64::new(0);
+
+/// The last [`RECENT`] first reports, oldest first.
+static RECENT_REPORTS: Mutex<VecDeque<Recent>> = Mutex::new(VecDeque::new());
+
+/// A first report, kept for calls on other threads.
+struct Recent {
+    /// Its number in [`FIRSTS`].
+    seq: u64,
+    text: String,
+    site: &'static CallSite,
+    /// The outer call sites that matched it by the first part of the rule
+    /// (at most [`MAX_OUTERS`]): they match its repeats too.
+    outers: Vec<&'static CallSite>,
+}
+
+/// Outer call sites remembered per first report.
+const MAX_OUTERS: usize = 8;
 
 /// The thread's record: plain cells with nothing to drop (so reaching them
 /// is one thread-pointer-relative load), so that a suppressed repeat and the
@@ -79,10 +148,20 @@ thread_local! {
     static LAST_TEXT: RefCell<String> = const { RefCell::new(String::new()) };
 }
 
+/// The process's count of first reports so far (the process-wide part of
+/// a stamp).
+#[inline(always)]
+pub(crate) fn first_reports() -> u64 {
+    FIRSTS.load(Ordering::Relaxed)
+}
+
 /// Stamps the start of a call (or of a poll).
 #[inline(always)]
 pub fn entered() -> Entered {
-    Entered(RECORD.try_with(|r| r.reports.get()).unwrap_or(u64::MAX))
+    Entered {
+        thread: RECORD.try_with(|r| r.reports.get()).unwrap_or(u64::MAX),
+        process: FIRSTS.load(Ordering::Relaxed),
+    }
 }
 
 /// Whether the error about to be reported by the call stamped `entered` is
@@ -97,13 +176,54 @@ pub(crate) fn already_reported(
         return false;
     };
     let inner_site = RECORD
-        .try_with(|r| (r.last_seq.get() > entered.0).then(|| r.last_site.get()))
+        .try_with(|r| (r.last_seq.get() > entered.thread).then(|| r.last_site.get()))
         .ok()
         .flatten();
-    match inner_site {
-        Some(inner_site) => routed_within(site, inner_site) && is_or_caused_by_last(error),
-        None => false,
+    if let Some(inner_site) = inner_site {
+        if routed_within(site, inner_site) && is_or_caused_by_last(error) {
+            return true;
+        }
     }
+    reported_elsewhere(entered, error, site)
+}
+
+/// The rule's process-wide form: a first report made on any thread since
+/// the call was entered, or one this call site matched before, with this
+/// error's text and routing.
+#[cold]
+fn reported_elsewhere(
+    entered: Entered,
+    error: &ErrorRef<'_>,
+    site: Option<&'static CallSite>,
+) -> bool {
+    // Candidates are copied out: the error's `Display` (user code, which
+    // may itself report) runs without the lock.
+    let matched_before =
+        |r: &Recent| site.is_some_and(|s| r.outers.iter().any(|o| std::ptr::eq(*o, s)));
+    let candidates: Vec<(u64, String)> = {
+        let Ok(recent) = RECENT_REPORTS.lock() else {
+            return false;
+        };
+        recent
+            .iter()
+            .filter(|r| r.seq > entered.process || matched_before(r))
+            .filter(|r| routed_within(site, Some(r.site)))
+            .map(|r| (r.seq, r.text.clone()))
+            .collect()
+    };
+    for (seq, text) in candidates {
+        if has_text(error, &text) {
+            if let (Ok(mut recent), Some(site)) = (RECENT_REPORTS.lock(), site) {
+                if let Some(r) = recent.iter_mut().find(|r| r.seq == seq) {
+                    if !matched_before(r) && r.outers.len() < MAX_OUTERS {
+                        r.outers.push(site);
+                    }
+                }
+            }
+            return true;
+        }
+    }
+    false
 }
 
 /// Whether an outer report from `outer` goes nowhere the inner report from
@@ -146,6 +266,20 @@ pub(crate) fn reported(fingerprint: u64, text: &str, site: Option<&'static CallS
             last.push_str(text);
         }
     });
+    let seq = FIRSTS.fetch_add(1, Ordering::Relaxed) + 1;
+    if let (Some(site), true) = (site, text.len() <= MAX_RECENT_TEXT) {
+        if let Ok(mut recent) = RECENT_REPORTS.lock() {
+            if recent.len() == RECENT {
+                recent.pop_front();
+            }
+            recent.push_back(Recent {
+                seq,
+                text: text.to_owned(),
+                site,
+                outers: Vec::new(),
+            });
+        }
+    }
 }
 
 /// A repeat of an error was counted (not sent): if it is the one on record,
