@@ -43,7 +43,7 @@ fn wrap(func: ItemFn, args: &Args) -> TokenStream {
     let ItemFn {
         attrs,
         vis,
-        sig,
+        mut sig,
         block,
     } = func;
     let (outer, inner): (Vec<_>, Vec<_>) = attrs
@@ -77,6 +77,40 @@ fn wrap(func: ItemFn, args: &Args) -> TokenStream {
         output if returns_impl_trait(output) => future_output_type(output).is_some(),
         ReturnType::Type(..) => true,
     };
+    // `#[track_caller]` on a sync fn: the body goes into a nested
+    // `#[track_caller]` fn instead of a closure (a closure cannot be
+    // `#[track_caller]` on stable), so `Location::caller()` and panics in
+    // the body still see the caller.
+    let tracks_caller = sig.asyncness.is_none()
+        && outer
+            .iter()
+            .any(|attr| attr.path().is_ident("track_caller"));
+    let nested = if tracks_caller {
+        match nested_body(&mut sig, &block, &inner, &outer) {
+            Ok(nested) => Some(nested),
+            Err(error) => {
+                let error = error.into_compile_error();
+                let item = ItemFn {
+                    attrs: outer.into_iter().chain(inner).collect(),
+                    vis,
+                    sig,
+                    block,
+                };
+                return quote!(#item #error);
+            }
+        }
+    } else {
+        None
+    };
+    // The arguments are moved into the body and rebound there in their
+    // order, so that they drop as they would without the attribute: after
+    // the body's locals, last argument first. (A nested body fn has them
+    // as its own arguments.)
+    let rebind = if nested.is_some() {
+        TokenStream::new()
+    } else {
+        rebind_arguments(&mut sig)
+    };
     let statements = &block.stmts;
     // The body's braces keep the span of the original ones (and the
     // signature its own tokens), so the function is still the user's item
@@ -86,10 +120,32 @@ fn wrap(func: ItemFn, args: &Args) -> TokenStream {
     let describe = describe_error(&private, error_tokens);
     // Every body starts the same: its inner attributes, the call site, the
     // context values.
+    let (nested_fn, nested_call) = match nested {
+        Some(Nested { item, call }) => (item, Some(call)),
+        None => (TokenStream::new(), None),
+    };
     let prelude = quote! {
-        #(#inner)*
+        #nested_fn
         #site
         let __notify_context = #context;
+    };
+    let prelude = if nested_call.is_some() {
+        prelude
+    } else {
+        quote!(#(#inner)* #prelude)
+    };
+    let call_never = match &nested_call {
+        Some(call) => call.clone(),
+        None => quote! {
+            #[allow(clippy::redundant_closure_call)]
+            (move || -> ! { #rebind #block })()
+        },
+    };
+    // A closure, so that `return` and `?` keep their meaning; its declared
+    // return type makes them coerce and convert as in the function.
+    let call_value = match &nested_call {
+        Some(call) => call.clone(),
+        None => quote!(#private::call_once(move || -> #result_ty { #rebind #block })),
     };
     if sig.asyncness.is_some() {
         // Spanned on the return type: a body whose value does not match it
@@ -149,6 +205,7 @@ fn wrap(func: ItemFn, args: &Args) -> TokenStream {
                             if false {
                                 #fake_return
                             }
+                            #rebind
                             // The body's statements, not the block: a block as the
                             // tail would warn `unused_braces` on `async fn f() { x }`.
                             #(#statements)*
@@ -171,8 +228,7 @@ fn wrap(func: ItemFn, args: &Args) -> TokenStream {
                 quote! {
                     #prelude
                     let __notify_guard = #private::PanicGuard::new(|| &__NOTIFY_SITE, __notify_context);
-                    #[allow(clippy::redundant_closure_call)]
-                    (move || -> ! #block)()
+                    #call_never
                 },
             );
             quote! { #(#outer)* #vis #sig #body }
@@ -240,10 +296,8 @@ fn wrap(func: ItemFn, args: &Args) -> TokenStream {
                 #prelude
                 #entered
                 let __notify_guard = #private::PanicGuard::new(|| &__NOTIFY_SITE, __notify_context);
-                // A closure, so that `return` and `?` keep their meaning; its declared
-                // return type makes them coerce and convert as in the function.
                 #[allow(clippy::let_unit_value)]
-                let __notify_result: #result_ty = #private::call_once(move || -> #result_ty #block);
+                let __notify_result: #result_ty = #call_value;
                 let __notify_context = __notify_guard.disarm();
                 #check_returned
                 __notify_result
@@ -318,14 +372,15 @@ fn describe_error(private: &TokenStream, error_tokens: TokenStream) -> TokenStre
     // error cover the whole type.
     let (first, last) = first_and_last_span(&error_tokens);
     let at_type = respan(private.clone(), first);
-    let mut arms = Group::new(
-        Delimiter::Brace,
-        quote_spanned!(first=> __notify_desc => __notify_desc),
-    );
+    // The local's name keeps the macro's own span: the type's tokens may
+    // come from a `macro_rules!` expansion, whose hygiene would not see a
+    // `let` made here.
+    let desc = Ident::new("__notify_desc", Span::call_site());
+    let mut arms = Group::new(Delimiter::Brace, quote_spanned!(first=> #desc => #desc));
     arms.set_span(last);
     let mut argument = Group::new(
         Delimiter::Parenthesis,
-        quote_spanned!(first=> match __notify_desc #arms),
+        quote_spanned!(first=> match #desc #arms),
     );
     argument.set_span(last);
     let convert = Ident::new("into_error_ref", last);
@@ -520,4 +575,204 @@ fn braced(span: Span, tokens: TokenStream) -> TokenStream {
     let mut group = Group::new(Delimiter::Brace, tokens);
     group.set_span(span);
     TokenTree::Group(group).into()
+}
+
+/// The arguments' bindings, rebound at the start of the body in their
+/// order: `let a = a; let mut c = c; ...`. Moved into the body's closure
+/// or `async` block this way, every argument is owned by the body (not
+/// only the parts of it the body mentions) and drops where it would
+/// without the attribute: after the body's locals, last argument first.
+///
+/// The signature changes where the rebinding needs it, without changing
+/// what the function is: a `mut` moves from the argument to its rebinding,
+/// and an argument written `_` gets a name (so it too is moved, and drops
+/// in its turn). `self` stays where it is.
+fn rebind_arguments(sig: &mut syn::Signature) -> TokenStream {
+    let mut rebind = TokenStream::new();
+    for (index, input) in sig.inputs.iter_mut().enumerate() {
+        let syn::FnArg::Typed(arg) = input else {
+            continue;
+        };
+        if let syn::Pat::Wild(wild) = &*arg.pat {
+            let name = format_ident!("__notify_arg{}", index, span = wild.underscore_token.span);
+            *arg.pat = syn::Pat::Ident(syn::PatIdent {
+                attrs: Vec::new(),
+                by_ref: None,
+                mutability: None,
+                ident: name,
+                subpat: None,
+            });
+        }
+        rebind_pattern(&mut arg.pat, &mut rebind);
+    }
+    rebind
+}
+
+fn rebind_pattern(pat: &mut syn::Pat, rebind: &mut TokenStream) {
+    use syn::Pat;
+    match pat {
+        Pat::Ident(binding) => {
+            let ident = &binding.ident;
+            // `mut x` moves to the rebinding (where the body mutates it);
+            // `ref mut x` stays (it is a reference into the argument).
+            let mutability = if binding.by_ref.is_none() {
+                binding.mutability.take()
+            } else {
+                None
+            };
+            rebind.extend(quote!(let #mutability #ident = #ident;));
+            if let Some((_, subpat)) = &mut binding.subpat {
+                rebind_pattern(subpat, rebind);
+            }
+        }
+        Pat::Tuple(tuple) => tuple
+            .elems
+            .iter_mut()
+            .for_each(|p| rebind_pattern(p, rebind)),
+        Pat::TupleStruct(tuple) => tuple
+            .elems
+            .iter_mut()
+            .for_each(|p| rebind_pattern(p, rebind)),
+        Pat::Struct(st) => st
+            .fields
+            .iter_mut()
+            .for_each(|f| rebind_pattern(&mut f.pat, rebind)),
+        Pat::Slice(slice) => slice
+            .elems
+            .iter_mut()
+            .for_each(|p| rebind_pattern(p, rebind)),
+        Pat::Reference(reference) => rebind_pattern(&mut reference.pat, rebind),
+        Pat::Paren(paren) => rebind_pattern(&mut paren.pat, rebind),
+        Pat::Type(typed) => rebind_pattern(&mut typed.pat, rebind),
+        _ => {}
+    }
+}
+
+/// A sync body as a nested `#[track_caller]` fn, and the call of it.
+struct Nested {
+    item: TokenStream,
+    call: TokenStream,
+}
+
+/// Moves the body of a `#[track_caller]` sync fn into a nested fn with the
+/// same generics, arguments (as written) and return type, itself
+/// `#[track_caller]`; the outer signature names each argument that is not
+/// a plain name, to pass it on. A method (or any fn that mentions `Self`)
+/// cannot have its body in a nested fn — a nested item sees neither
+/// `Self` nor the impl's generics — and is refused with a clear error.
+fn nested_body(
+    sig: &mut syn::Signature,
+    block: &syn::Block,
+    inner_attrs: &[syn::Attribute],
+    outer_attrs: &[syn::Attribute],
+) -> syn::Result<Nested> {
+    let at = outer_attrs
+        .iter()
+        .find(|attr| attr.path().is_ident("track_caller"))
+        .map_or_else(|| sig.ident.span(), |attr| attr.path().span());
+    let refuse = || {
+        syn::Error::new(
+            at,
+            "`#[alert_on_error]` cannot keep `#[track_caller]` on a method (or a function \
+             that mentions `Self`): its body would run in a closure, which cannot track its \
+             caller on stable Rust, so panics and `Location::caller()` would point inside the \
+             method; move the body into a free `#[track_caller]` function and annotate that",
+        )
+    };
+    if sig.receiver().is_some()
+        || mentions_self(sig.to_token_stream())
+        || mentions_self(block.to_token_stream())
+    {
+        return Err(refuse());
+    }
+    let inner_sig = sig.clone();
+    let mut arguments = Vec::new();
+    let mut impl_trait_argument = false;
+    for (index, input) in sig.inputs.iter_mut().enumerate() {
+        let syn::FnArg::Typed(arg) = input else {
+            return Err(refuse());
+        };
+        impl_trait_argument |= mentions_impl(arg.ty.to_token_stream());
+        match &mut *arg.pat {
+            syn::Pat::Ident(binding) if binding.by_ref.is_none() && binding.subpat.is_none() => {
+                // Only passed on: the nested fn's argument is the `mut` one.
+                binding.mutability = None;
+                arguments.push(binding.ident.clone());
+            }
+            other => {
+                let name = format_ident!("__notify_arg{}", index, span = other.span());
+                *other = syn::Pat::Ident(syn::PatIdent {
+                    attrs: Vec::new(),
+                    by_ref: None,
+                    mutability: None,
+                    ident: name.clone(),
+                    subpat: None,
+                });
+                arguments.push(name);
+            }
+        }
+    }
+    // Explicit generic arguments, unless an `impl Trait` argument forbids
+    // them (then inference, from the arguments and the return type).
+    let params: Vec<TokenStream> = inner_sig
+        .generics
+        .params
+        .iter()
+        .filter_map(|param| match param {
+            syn::GenericParam::Type(t) => Some(t.ident.to_token_stream()),
+            syn::GenericParam::Const(c) => Some(c.ident.to_token_stream()),
+            syn::GenericParam::Lifetime(_) => None,
+        })
+        .collect();
+    let turbofish = if params.is_empty() || impl_trait_argument {
+        TokenStream::new()
+    } else {
+        quote!(::<#(#params),*>)
+    };
+    let syn::Signature {
+        unsafety,
+        generics,
+        inputs,
+        variadic,
+        output,
+        ..
+    } = &inner_sig;
+    if variadic.is_some() {
+        return Err(refuse());
+    }
+    let (params_with_bounds, _, where_clause) = generics.split_for_impl();
+    let statements = &block.stmts;
+    let body = braced(
+        block.brace_token.span.join(),
+        quote!(#(#inner_attrs)* #(#statements)*),
+    );
+    let item = quote! {
+        #[track_caller]
+        #[inline(always)]
+        #[allow(clippy::too_many_arguments)]
+        #unsafety fn __notify_body #params_with_bounds (#inputs) #output #where_clause #body
+    };
+    let call = quote!(__notify_body #turbofish (#(#arguments),*));
+    let call = if unsafety.is_some() {
+        quote!(unsafe { #call })
+    } else {
+        call
+    };
+    Ok(Nested { item, call })
+}
+
+fn mentions_self(tokens: TokenStream) -> bool {
+    tokens.into_iter().any(|token| match token {
+        TokenTree::Ident(ident) => ident == "Self",
+        TokenTree::Group(group) => mentions_self(group.stream()),
+        _ => false,
+    })
+}
+
+fn mentions_impl(tokens: TokenStream) -> bool {
+    tokens.into_iter().any(|token| match token {
+        TokenTree::Ident(ident) => ident == "impl",
+        TokenTree::Group(group) => mentions_impl(group.stream()),
+        _ => false,
+    })
 }

@@ -41,6 +41,25 @@ use proc_macro::TokenStream;
 /// Not a `const fn` (an alert happens at run time) and not a non-function item:
 /// both are compile errors.
 ///
+/// # What stays as it was
+///
+/// - **Arguments drop in the same order** as without the attribute: the
+///   body takes every argument (not only the parts it mentions) and drops
+///   them after its own locals, last argument first. (A `mut` moves from the
+///   argument to the body's binding of it, and an argument written `_` gets
+///   a name; neither changes the function's type.)
+/// - **`#[track_caller]`** on a sync function keeps `Location::caller()` and
+///   the location of a panic at the caller: the body runs in a nested
+///   `#[track_caller]` fn rather than a closure. On a method (or a function
+///   that mentions `Self`) that is impossible — a nested fn sees neither
+///   `Self` nor the impl's generics, and closures cannot track their caller
+///   on stable Rust — so it is a compile error that says what to do, not a
+///   silent change of location.
+/// - **Warnings**: an unused annotated function warns `dead_code` (and
+///   `#[expect(dead_code)]` on it is fulfilled); an unused argument warns
+///   `unused_variables` at the argument; a type error in the body is
+///   reported at the body's tokens.
+///
 /// # Which functions report errors
 ///
 /// Whether a function returns a result is decided by the **type** it

@@ -20,4 +20,10 @@ async fn async_statement() -> Result<(), String> {
     Ok(())
 }
 
+#[track_caller]
+#[alert_on_error]
+fn tracked_tail() -> Result<u32, String> {
+    Ok("not a number")
+}
+
 fn main() {}
