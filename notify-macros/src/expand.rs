@@ -109,7 +109,7 @@ fn wrap(func: ItemFn, args: &Args) -> TokenStream {
     let rebind = if nested.is_some() {
         TokenStream::new()
     } else {
-        rebind_arguments(&mut sig)
+        rebind_arguments(&mut sig, args.context.as_deref().unwrap_or_default())
     };
     let statements = &block.stmts;
     // The body's braces keep the span of the original ones (and the
@@ -587,7 +587,10 @@ fn braced(span: Span, tokens: TokenStream) -> TokenStream {
 /// what the function is: a `mut` moves from the argument to its rebinding,
 /// and an argument written `_` gets a name (so it too is moved, and drops
 /// in its turn). `self` stays where it is.
-fn rebind_arguments(sig: &mut syn::Signature) -> TokenStream {
+///
+/// An argument named in `context(..)` is used by the attribute, so the body
+/// not using it is no reason to warn.
+fn rebind_arguments(sig: &mut syn::Signature, context: &[Ident]) -> TokenStream {
     let mut rebind = TokenStream::new();
     for (index, input) in sig.inputs.iter_mut().enumerate() {
         let syn::FnArg::Typed(arg) = input else {
@@ -604,6 +607,15 @@ fn rebind_arguments(sig: &mut syn::Signature) -> TokenStream {
             });
         }
         rebind_pattern(&mut arg.pat, &mut rebind);
+    }
+    for name in context.iter().filter(|name| *name != "self") {
+        if rebind
+            .clone()
+            .into_iter()
+            .any(|t| matches!(&t, TokenTree::Ident(i) if i == name))
+        {
+            rebind.extend(quote!(let _ = &#name;));
+        }
     }
     rebind
 }
