@@ -51,8 +51,8 @@ fn nested<R>(depth: u32, f: &mut dyn FnMut() -> R) -> R {
 #[path = "support/workload.rs"]
 mod workload;
 use workload::{
-    checksum_plain, checksum_plain_async, checksum_wrapped, checksum_wrapped_async, declined_plain,
-    declined_wrapped, poll_to_completion, Block, Declined,
+    checksum_plain, checksum_plain_async, checksum_wrapped, checksum_wrapped_async,
+    checksum_wrapped_future, declined_plain, declined_wrapped, poll_to_completion, Block, Declined,
 };
 
 #[alert_on_error]
@@ -172,6 +172,13 @@ fn happy_paths(c: &mut Criterion) {
             })
         })
     });
+    group.bench_function("wrapped_future_returning", |b| {
+        b.iter(|| {
+            nested(DEPTH, &mut || {
+                poll_to_completion(checksum_wrapped_future(black_box(&block)))
+            })
+        })
+    });
     group.finish();
 }
 
@@ -235,6 +242,16 @@ fn paired_ratios() {
             "paired happy path {name}: wrapped / plain median {median:.3} (quartiles {low:.3}–{high:.3})"
         );
     }
+    // A function returning `impl Future` against the same body as an
+    // `async fn`, both wrapped (target: at most 1).
+    let mut async_wrapped =
+        || poll_to_completion(checksum_wrapped_async(black_box(&block))).unwrap_or(0);
+    let mut future_wrapped =
+        || poll_to_completion(checksum_wrapped_future(black_box(&block))).unwrap_or(0);
+    let (median, low, high) = paired(&mut async_wrapped, &mut future_wrapped);
+    println!(
+        "paired happy path future-returning fn / async fn, both wrapped: median {median:.3} (quartiles {low:.3}–{high:.3})"
+    );
 }
 
 fn first_error(c: &mut Criterion, sentry_transport: &InMemoryTransport) {

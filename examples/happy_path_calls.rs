@@ -5,7 +5,7 @@
 //!
 //! ```sh
 //! cargo build --release --example happy_path_calls
-//! for f in sync-plain sync-wrapped async-plain async-wrapped string-plain string-repeat; do
+//! for f in sync-plain sync-wrapped async-plain async-wrapped future-wrapped string-plain string-repeat; do
 //!   for n in 1000 2000; do
 //!     valgrind --tool=callgrind --callgrind-out-file=/dev/null \
 //!       target/release/examples/happy_path_calls $f $n 2>&1 | grep Collected
@@ -26,15 +26,15 @@ use std::hint::black_box;
 #[path = "../benches/support/workload.rs"]
 mod workload;
 use workload::{
-    checksum_plain, checksum_plain_async, checksum_wrapped, checksum_wrapped_async, declined_plain,
-    declined_wrapped, poll_to_completion, Block, Declined,
+    checksum_plain, checksum_plain_async, checksum_wrapped, checksum_wrapped_async,
+    checksum_wrapped_future, declined_plain, declined_wrapped, poll_to_completion, Block, Declined,
 };
 
 fn main() {
     let mut args = std::env::args().skip(1);
     let (Some(function), Some(calls)) = (args.next(), args.next()) else {
         eprintln!(
-            "usage: happy_path_calls sync-plain|sync-wrapped|async-plain|async-wrapped|string-plain|string-repeat CALLS"
+            "usage: happy_path_calls sync-plain|sync-wrapped|async-plain|async-wrapped|future-wrapped|string-plain|string-repeat CALLS"
         );
         std::process::exit(2);
     };
@@ -68,6 +68,7 @@ fn main() {
         "sync-wrapped" => |b| checksum_wrapped(black_box(b)),
         "async-plain" => |b| poll_to_completion(checksum_plain_async(black_box(b))),
         "async-wrapped" => |b| poll_to_completion(checksum_wrapped_async(black_box(b))),
+        "future-wrapped" => |b| poll_to_completion(checksum_wrapped_future(black_box(b))),
         other => {
             eprintln!("unknown function {other}");
             std::process::exit(2);

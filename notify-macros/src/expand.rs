@@ -261,7 +261,7 @@ fn wrap(func: ItemFn, args: &Args) -> TokenStream {
                 .__notify_kind()
                 .handle(
                     __notify_result,
-                    &__NOTIFY_SITE,
+                    || &__NOTIFY_SITE,
                     __notify_context,
                     __notify_entered,
                     #describe,
@@ -284,7 +284,11 @@ fn wrap(func: ItemFn, args: &Args) -> TokenStream {
     };
     // When this call started (an `Err` that a call inside it reported
     // already is not reported again); only a value can be an `Err`.
-    let entered = if returns_value {
+    // (An `impl Future` return is a future: its output is stamped by the
+    // poll that completes it.)
+    let entered = if future_output_type(&sig.output).is_some() {
+        quote!(let __notify_entered = #private::not_entered();)
+    } else if returns_value {
         quote!(let __notify_entered = #private::entered();)
     } else {
         TokenStream::new()

@@ -14,7 +14,9 @@ mod result;
 mod watch;
 
 pub use crate::alert::Severity;
-pub use crate::capture::{debug, entered, CallSite, Context, Entered, ErrorRef, SitePrefix};
+pub use crate::capture::{
+    debug, entered, not_entered, CallSite, Context, Entered, ErrorRef, SitePrefix,
+};
 pub use crate::storm::RepeatSlot;
 pub use describe::{
     DescribeAsError, DescribeAsErrorSendSync, DescribeDebug, DescribeDisplay, DescribeError,

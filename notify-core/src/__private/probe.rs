@@ -17,7 +17,7 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
 
-use super::guard::ContextSlot;
+use super::guard::{ContextSlot, SiteFn};
 use super::result::report_result;
 use super::watch::WatchThen;
 use crate::capture::{CallSite, Entered, ErrorRef};
@@ -112,21 +112,22 @@ pub struct KindResult;
 impl KindResult {
     /// Reports `value` if it is an `Err` (outlined and cold), and returns it.
     #[inline(always)]
-    pub fn handle<T, E, C, D, K>(
+    pub fn handle<T, E, S, C, D, K>(
         self,
         value: Result<T, E>,
-        site: &'static CallSite,
+        site: S,
         context: C,
         entered: Entered,
         describe: D,
         _check: K,
     ) -> Result<T, E>
     where
+        S: SiteFn,
         C: ContextSlot,
         D: for<'e> FnOnce(&'e E) -> ErrorRef<'e>,
         K: FnOnce(Infallible, C, Entered) -> Infallible,
     {
-        self.handle_output(value, site, context, entered, describe)
+        self.handle_output(value, site.site(), context, entered, describe)
     }
 
     /// [`handle`](Self::handle) for a future's output.
@@ -159,10 +160,10 @@ pub struct KindOther;
 impl KindOther {
     /// Returns `value`.
     #[inline(always)]
-    pub fn handle<R, C, D, K>(
+    pub fn handle<R, S, C, D, K>(
         self,
         value: R,
-        _site: &'static CallSite,
+        _site: S,
         _context: C,
         _entered: Entered,
         _describe: D,
@@ -198,10 +199,10 @@ pub struct KindBoxedFuture;
 impl KindBoxedFuture {
     /// The future, watched: its panics and its output checked by `check`.
     #[inline]
-    pub fn handle<B, C, D, K>(
+    pub fn handle<B, S, C, D, K>(
         self,
         value: B,
-        site: &'static CallSite,
+        site: S,
         context: C,
         _entered: Entered,
         _describe: D,
@@ -209,9 +210,10 @@ impl KindBoxedFuture {
     ) -> B
     where
         B: BoxedDynFuture,
+        S: SiteFn + Send + Sync + 'static,
         C: ContextSlot + Send + Sync + 'static,
         D: for<'e> FnOnce(&'e Infallible) -> ErrorRef<'e>,
-        K: FnOnce(B::Output, C, Entered) -> B::Output + Send + Sync + 'static,
+        K: FnOnce(B::Output, C, Entered) -> B::Output + Copy + Send + Sync + 'static,
     {
         value.watched(site, context, check)
     }
@@ -223,20 +225,21 @@ pub struct KindFuture;
 impl KindFuture {
     /// The future, watched: its panics and its output checked by `check`.
     #[inline]
-    pub fn handle<F, C, D, K>(
+    pub fn handle<F, S, C, D, K>(
         self,
         value: F,
-        site: &'static CallSite,
+        site: S,
         context: C,
         _entered: Entered,
         _describe: D,
         check: K,
-    ) -> WatchThen<F, C, K>
+    ) -> WatchThen<S, F, C, K>
     where
         F: Future,
+        S: SiteFn,
         C: ContextSlot,
         D: for<'e> FnOnce(&'e Infallible) -> ErrorRef<'e>,
-        K: FnOnce(F::Output, C, Entered) -> F::Output,
+        K: FnOnce(F::Output, C, Entered) -> F::Output + Copy,
     {
         WatchThen::new(site, context, value, check)
     }
@@ -251,10 +254,11 @@ pub trait BoxedDynFuture: Sized {
     type Output;
 
     /// The same type, watching `self`.
-    fn watched<C, K>(self, site: &'static CallSite, context: C, check: K) -> Self
+    fn watched<S, C, K>(self, site: S, context: C, check: K) -> Self
     where
+        S: SiteFn + Send + Sync + 'static,
         C: ContextSlot + Send + Sync + 'static,
-        K: FnOnce(Self::Output, C, Entered) -> Self::Output + Send + Sync + 'static;
+        K: FnOnce(Self::Output, C, Entered) -> Self::Output + Copy + Send + Sync + 'static;
 }
 
 macro_rules! boxed_dyn_future {
@@ -262,10 +266,11 @@ macro_rules! boxed_dyn_future {
         impl<'a, O: 'a> BoxedDynFuture for Pin<Box<dyn Future<Output = O> $($bounds)* + 'a>> {
             type Output = O;
 
-            fn watched<C, K>(self, site: &'static CallSite, context: C, check: K) -> Self
+            fn watched<S, C, K>(self, site: S, context: C, check: K) -> Self
             where
+                S: SiteFn + Send + Sync + 'static,
                 C: ContextSlot + Send + Sync + 'static,
-                K: FnOnce(O, C, Entered) -> O + Send + Sync + 'static,
+                K: FnOnce(O, C, Entered) -> O + Copy + Send + Sync + 'static,
             {
                 Box::pin(WatchThen::new(site, context, self, check))
             }

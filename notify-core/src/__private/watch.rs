@@ -5,7 +5,7 @@ use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 
 use super::guard::{ContextSlot, SiteFn};
-use crate::capture::{entered, first_reports, report_unwinding, CallSite, Entered};
+use crate::capture::{entered, first_reports, report_unwinding, Entered};
 
 /// Wraps the body of an `async fn`: each poll runs under a guard, so a
 /// panic inside a poll is reported (with the context) before it unwinds into
@@ -86,40 +86,47 @@ impl<S: SiteFn, C: ContextSlot, F: Future> Future for Watch<S, C, F> {
 /// `dyn Future`): each poll runs under a guard that reports a panic, and its
 /// output goes through `check` (which reports an `Err`) when it completes.
 /// A future dropped before it completes reports nothing.
-pub struct WatchThen<F, C: ContextSlot, K> {
-    /// The same watch as an `async fn` body's.
-    watch: Watch<&'static CallSite, C, F>,
-    check: Option<K>,
+///
+/// `check` is `Copy` (the macro's captures nothing), so no flag records
+/// that it was used: a poll after completion polls the inner future again,
+/// which panics as any completed future does.
+pub struct WatchThen<S: SiteFn, F, C: ContextSlot, K> {
+    /// The same watch as an `async fn` body's; stamped when the function
+    /// returned it (when the call started).
+    watch: Watch<S, C, F>,
+    check: K,
 }
 
-impl<F: Future, C: ContextSlot, K> WatchThen<F, C, K> {
+impl<S: SiteFn, F: Future, C: ContextSlot, K: Copy> WatchThen<S, F, C, K> {
     /// Watches `future`.
-    pub(crate) fn new(site: &'static CallSite, context: C, future: F, check: K) -> Self {
+    #[inline(always)]
+    pub(crate) fn new(site: S, context: C, future: F, check: K) -> Self {
         WatchThen {
             watch: Watch::new(site, context, future),
-            check: Some(check),
+            check,
         }
     }
 }
 
-impl<F, C, K> Future for WatchThen<F, C, K>
+impl<S, F, C, K> Future for WatchThen<S, F, C, K>
 where
+    S: SiteFn,
     F: Future,
     C: ContextSlot,
-    K: FnOnce(F::Output, C, Entered) -> F::Output,
+    K: FnOnce(F::Output, C, Entered) -> F::Output + Copy,
 {
     type Output = F::Output;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<F::Output> {
         // SAFETY: `watch` is structurally pinned (never moved out of
         // `self`); `check` is not pinned, and `WatchThen` has no Drop impl.
         let this = unsafe { self.get_unchecked_mut() };
         // SAFETY: as above, `watch` is never moved.
         match unsafe { Pin::new_unchecked(&mut this.watch) }.poll(cx) {
-            Poll::Ready((output, context, stamp)) => Poll::Ready(match this.check.take() {
-                Some(check) => check(output, context, stamp),
-                None => output,
-            }),
+            Poll::Ready((output, context, stamp)) => {
+                Poll::Ready((this.check)(output, context, stamp))
+            }
             Poll::Pending => Poll::Pending,
         }
     }

@@ -26,7 +26,7 @@ pub(crate) use listening::{mark_notifier_thread, on_notifier_thread};
 pub(crate) use panic_hook::abort_mode;
 pub(crate) use panic_hook::{install_panic_hook, payload_text, report_unwinding};
 pub(crate) use propagation::first_reports;
-pub use propagation::{entered, Entered};
+pub use propagation::{entered, not_entered, Entered};
 pub(crate) use report::{report, Report};
 pub(crate) use site::Origin;
 pub use site::{CallSite, SitePrefix};

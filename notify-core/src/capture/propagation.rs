@@ -155,6 +155,13 @@ pub(crate) fn first_reports() -> u64 {
     FIRSTS.load(Ordering::Relaxed)
 }
 
+/// No stamp: for a call whose value is a future (its output is stamped
+/// when the future completes, by the poll that completes it).
+#[inline(always)]
+pub fn not_entered() -> Entered {
+    Entered::NONE
+}
+
 /// Stamps the start of a call (or of a poll).
 #[inline(always)]
 pub fn entered() -> Entered {
