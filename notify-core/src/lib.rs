@@ -81,6 +81,8 @@ mod diagnostic;
 mod dispatch;
 mod error;
 mod fingerprint;
+#[cfg(feature = "log")]
+pub mod log;
 // Escaping and fitting for every platform; with some sinks left out, the
 // others' helpers go unused.
 #[cfg_attr(
@@ -99,6 +101,8 @@ pub mod sink;
 mod storm;
 mod sys;
 pub mod testing;
+#[cfg(feature = "tracing")]
+pub mod tracing;
 mod unwind;
 mod wait;
 #[cfg(feature = "webhook")]

@@ -43,7 +43,7 @@ const LAYERS: &[&[&str]] = &[
     // Capture: the one report pipeline, below the dispatcher.
     &["capture"],
     // What plugs into capture: the dispatcher, the test scope, the macro's support.
-    &["dispatch", "testing", "__private"],
+    &["dispatch", "testing", "__private", "tracing", "log"],
     // Configuration and install, on top.
     &["config"],
 ];

@@ -40,6 +40,15 @@ const NOT_IN_APP: &[&str] = &[
     "<tokio::runtime::",
     "<tokio::task::",
     "<tokio::loom::",
+    // Between a logged event and the layer that reports it.
+    "tracing::",
+    "<tracing::",
+    "tracing_core::",
+    "<tracing_core::",
+    "tracing_subscriber::",
+    "<tracing_subscriber::",
+    "log::",
+    "<log::",
 ];
 
 fn in_app(function: &str) -> bool {

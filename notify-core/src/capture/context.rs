@@ -38,6 +38,12 @@ impl Context {
     pub(crate) fn of(values: Vec<(&'static str, String)>) -> Self {
         Context(Some(Box::new(values)))
     }
+
+    /// These values, already formatted and bounded (a logged event's).
+    #[cfg(any(feature = "tracing", feature = "log"))]
+    pub(crate) fn of_values(values: Vec<(&'static str, String)>) -> Self {
+        Context(Some(Box::new(values)))
+    }
 }
 
 /// `{:?}` of a context value, cut to a sane size. Formatting stops at the

@@ -23,6 +23,8 @@ pub(crate) struct Draft {
     thread: String,
     timestamp: SystemTime,
     context: Context,
+    /// A title of its own (a logged event's message), else the default.
+    title: Option<String>,
     pub(crate) fingerprint: u64,
     pub(crate) dropped: u64,
 }
@@ -41,9 +43,10 @@ impl Draft {
         fingerprint: u64,
     ) -> Draft {
         let site_severity = match origin {
-            Origin::Site(site) => site.severity,
+            Origin::Site(site) | Origin::Event(site) => site.severity,
             Origin::Caller(_) => None,
         };
+        let mut title = None;
         let mut causes = Vec::new();
         let (message, severity, panic_location, thread) = match subject {
             Subject::Error(ErrorRef::Error(e)) => {
@@ -75,6 +78,15 @@ impl Draft {
             Subject::Message(severity, text) => {
                 ((*text).to_owned(), *severity, None, thread_name())
             }
+            Subject::Event(event) => {
+                title = Some(match event.error {
+                    Some(error) if event.message.is_empty() => {
+                        format!("Error: {}", first_line(error))
+                    }
+                    _ => first_line(event.message),
+                });
+                (event.text().to_owned(), event.severity, None, thread_name())
+            }
         };
         Draft {
             origin,
@@ -86,8 +98,17 @@ impl Draft {
             thread,
             timestamp: SystemTime::now(),
             context,
+            title,
             fingerprint,
             dropped: 0,
+        }
+    }
+
+    /// The causes of an error known only as text (a logged event's error
+    /// field, read again once the event became an alert).
+    pub(crate) fn set_causes(&mut self, causes: Vec<String>) {
+        if self.causes.is_empty() {
+            self.causes = causes;
         }
     }
     /// The whole alert, with the notifier's settings and the resolved backtrace.
@@ -102,11 +123,12 @@ impl Draft {
             thread,
             timestamp,
             context,
+            title: own_title,
             fingerprint,
             dropped,
         } = self;
         let (site_title, sinks) = match origin {
-            Origin::Site(site) => (site.title, site.sinks),
+            Origin::Site(site) | Origin::Event(site) => (site.title, site.sinks),
             Origin::Caller(_) => (None, &[][..]),
         };
         let mut location = origin.location();
@@ -118,18 +140,27 @@ impl Draft {
             }
         }
         if location.function.is_empty() {
-            // A manual report: its function is the first frame of the backtrace.
+            // A manual report or a logged event: its function is the first
+            // frame of the backtrace (for an event, not the closure its
+            // macro expands to).
             if let Some(frame) = backtrace.first() {
-                location.function = frame.function.clone();
+                let mut function = frame.function.as_str();
+                if matches!(origin, Origin::Event(_)) {
+                    while let Some(outer) = function.strip_suffix("::{{closure}}") {
+                        function = outer;
+                    }
+                }
+                location.function = function.to_owned();
             }
         }
         let title = match (site_title, origin) {
+            _ if own_title.is_some() => own_title.unwrap_or_default(),
             (Some(title), _) => title.to_owned(),
             (None, Origin::Site(site)) => match kind {
                 AlertKind::Panic => format!("Panic in {}", site.function),
                 _ => format!("Error in {}", site.function),
             },
-            (None, Origin::Caller(_)) => match kind {
+            (None, Origin::Caller(_) | Origin::Event(_)) => match kind {
                 AlertKind::Message => first_line(&message),
                 _ => format!("Error: {}", first_line(&message)),
             },

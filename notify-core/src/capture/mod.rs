@@ -10,6 +10,8 @@ mod backtrace;
 mod context;
 mod destination;
 mod draft;
+#[cfg(any(feature = "tracing", feature = "log"))]
+mod event_site;
 mod listening;
 mod panic_hook;
 mod propagation;
@@ -32,3 +34,35 @@ pub(crate) use site::Origin;
 pub use site::{CallSite, SitePrefix};
 pub use subject::ErrorRef;
 pub(crate) use subject::Subject;
+
+#[cfg(any(feature = "tracing", feature = "log"))]
+pub(crate) use event::{events_wanted, report_event, EventKey, EventRef, Late};
+
+/// The adapter every logged event (`tracing`, `log`) goes through.
+#[cfg(any(feature = "tracing", feature = "log"))]
+mod event {
+    use super::event_site::event_site;
+    pub(crate) use super::event_site::EventKey;
+    use super::listening::{is_listening, on_notifier_thread};
+    pub(crate) use super::report::Late;
+    use super::report::{report, Report};
+    use super::site::Origin;
+    pub(crate) use super::subject::EventRef;
+    use super::subject::Subject;
+
+    /// Whether an event logged on this thread now could become an alert:
+    /// someone listens, and this is not one of the notifier's threads (whose
+    /// events — its HTTP stack's, a sink's — never become alerts). Checked
+    /// before an event's fields are formatted.
+    #[inline]
+    pub(crate) fn events_wanted() -> bool {
+        is_listening() && !on_notifier_thread()
+    }
+
+    /// Reports an event logged at `key` through the one pipeline. `late`
+    /// makes its context and its error's causes, once it is admitted.
+    pub(crate) fn report_event(key: EventKey, event: EventRef<'_>, late: &dyn Fn() -> Late) {
+        let site = event_site(key);
+        report(Report::new(Origin::Event(site), Subject::Event(event)).late(late));
+    }
+}

@@ -131,8 +131,10 @@ struct Record {
     last_seq: Cell<u64>,
     /// ...its fingerprint (its text is in `LAST_TEXT`)...
     last_fingerprint: Cell<u64>,
-    /// ...and where it was reported, for its routing.
+    /// ...and where it was reported, for its routing...
     last_site: Cell<Option<&'static CallSite>>,
+    /// ...and when (`sys::monotonic_ms`), for a logged event.
+    last_ms: Cell<u64>,
 }
 
 thread_local! {
@@ -143,6 +145,7 @@ thread_local! {
             last_seq: Cell::new(0),
             last_fingerprint: Cell::new(0),
             last_site: Cell::new(None),
+            last_ms: Cell::new(0),
         }
     };
     static LAST_TEXT: RefCell<String> = const { RefCell::new(String::new()) };
@@ -266,6 +269,7 @@ pub(crate) fn reported(fingerprint: u64, text: &str, site: Option<&'static CallS
         r.last_seq.set(seq);
         r.last_fingerprint.set(fingerprint);
         r.last_site.set(site);
+        r.last_ms.set(crate::sys::monotonic_ms());
     });
     let _ = LAST_TEXT.try_with(|t| {
         if let Ok(mut last) = t.try_borrow_mut() {
@@ -287,6 +291,40 @@ pub(crate) fn reported(fingerprint: u64, text: &str, site: Option<&'static CallS
             });
         }
     }
+}
+
+/// How soon after a report a logged event with the same text counts as
+/// the same failure (see [`just_reported`]).
+const LOGGED_AFTER_MS: u64 = 1_000;
+
+/// Whether a logged event (a `tracing` event, a `log` record) with this
+/// text is the failure reported last on this thread, within the last
+/// [`LOGGED_AFTER_MS`]: an error logged where an annotated function's `Err`
+/// arrives (`#[tracing::instrument(err)]` around an annotated function, a
+/// caller that logs what it got), or logged twice on its way up.
+///
+/// The other order — an event logged inside an annotated function that
+/// then returns the same error — is the module's rule itself: the event is
+/// an inner report of that call.
+///
+/// Never the event's own call site: an event that repeats is a repeat,
+/// counted by storm control.
+pub(crate) fn just_reported(text: &str, site: Option<&'static CallSite>) -> bool {
+    let recent = RECORD
+        .try_with(|r| {
+            let elsewhere = match (r.last_site.get(), site) {
+                (Some(last), Some(site)) => !std::ptr::eq(last, site),
+                _ => true,
+            };
+            r.last_seq.get() > 0
+                && elsewhere
+                && crate::sys::monotonic_ms().saturating_sub(r.last_ms.get()) <= LOGGED_AFTER_MS
+        })
+        .unwrap_or(false);
+    recent
+        && LAST_TEXT
+            .try_with(|t| t.try_borrow().is_ok_and(|t| *t == text))
+            .unwrap_or(false)
 }
 
 /// A repeat of an error was counted (not sent): if it is the one on record,

@@ -20,7 +20,7 @@ use super::context::Context;
 use super::destination::{global, with_current, Destination};
 use super::draft::Draft;
 use super::listening::{any_scope, is_listening, on_notifier_thread};
-use super::propagation::{already_reported, repeated, reported, Entered};
+use super::propagation::{already_reported, just_reported, repeated, reported, Entered};
 use super::site::Origin;
 use super::subject::Subject;
 
@@ -34,6 +34,16 @@ pub(crate) struct Report<'a> {
     /// When the annotated function that returned this `Err` was entered
     /// (see `propagation`); [`Entered::NONE`] for anything else.
     entered: Entered,
+    /// What a logged event adds once it is admitted (its fields as context,
+    /// its error's causes): made only then, not for a suppressed repeat.
+    late: Option<&'a dyn Fn() -> Late>,
+}
+
+/// The part of a logged event's report made only once it is admitted (for
+/// any other report: its context, no causes).
+pub(crate) struct Late {
+    pub(crate) context: Context,
+    pub(crate) causes: Vec<String>,
 }
 
 impl<'a> Report<'a> {
@@ -48,7 +58,15 @@ impl<'a> Report<'a> {
             backtrace: None,
             to: None,
             entered: Entered::NONE,
+            late: None,
         }
+    }
+
+    /// What a logged event adds once admitted (see [`Late`]).
+    #[cfg_attr(not(any(feature = "tracing", feature = "log")), allow(dead_code))]
+    pub(crate) fn late(mut self, late: &'a dyn Fn() -> Late) -> Self {
+        self.late = Some(late);
+        self
     }
 
     /// The `Err` of an annotated call entered at `entered`: one that
@@ -119,6 +137,13 @@ fn to_thread_scope(report: Report<'_>) {
 
 #[inline(always)]
 fn deliver_to(destination: &dyn Destination, report: Report<'_>) {
+    if let Subject::Event(event) = &report.subject {
+        if just_reported(event.text(), report.origin.site()) {
+            // Logged right after an annotated function (or another event)
+            // reported this very error on this thread: the same failure.
+            return;
+        }
+    }
     let fingerprint = report.fingerprint();
     // Before any capture: a suppressed repeat costs a hash and a lookup.
     if !destination.admit(fingerprint, report.origin.repeat_slot()) {
@@ -142,15 +167,26 @@ fn deliver_to(destination: &dyn Destination, report: Report<'_>) {
         backtrace,
         to: _,
         entered,
+        late,
     } = report;
+    // An `Err` returned by an annotated call, or a logged event, is
+    // recorded for the one-failure-one-alert rule.
+    let record = entered.is_some() || matches!(subject, Subject::Event(_));
+    let late = match late {
+        Some(late) => late(),
+        None => Late {
+            context,
+            causes: Vec::new(),
+        },
+    };
     capture(
         destination,
         origin,
         subject,
-        context,
+        late,
         backtrace,
         fingerprint,
-        entered.is_some(),
+        record,
     );
 }
 
@@ -162,15 +198,16 @@ fn capture(
     destination: &dyn Destination,
     origin: Origin,
     subject: Subject<'_>,
-    context: Context,
+    Late { context, causes }: Late,
     backtrace: Option<RawBacktrace>,
     fingerprint: u64,
-    returned: bool,
+    record: bool,
 ) {
     let backtrace = backtrace.unwrap_or_else(RawBacktrace::capture);
     let site = origin.site();
-    let draft = Draft::new(origin, &subject, context, fingerprint);
-    if returned {
+    let mut draft = Draft::new(origin, &subject, context, fingerprint);
+    draft.set_causes(causes);
+    if record {
         reported(fingerprint, draft.message(), site);
     }
     destination.accept(draft, backtrace);

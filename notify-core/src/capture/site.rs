@@ -64,11 +64,15 @@ impl std::fmt::Debug for SitePrefix {
     }
 }
 
-/// Where an alert comes from: an annotated function, or a `report_*` call.
+/// Where an alert comes from: an annotated function, a `report_*` call, or
+/// a logged event (whose call site is made once per event call site, at
+/// run time: its `function` is empty, the backtrace's first frame names it).
 #[derive(Clone, Copy)]
 pub(crate) enum Origin {
     Site(&'static CallSite),
     Caller(&'static std::panic::Location<'static>),
+    #[cfg_attr(not(any(feature = "tracing", feature = "log")), allow(dead_code))]
+    Event(&'static CallSite),
 }
 
 impl Origin {
@@ -86,7 +90,7 @@ impl Origin {
             Origin::Site(site) if kind == AlertKind::Error => {
                 return site.fingerprint_prefix.site_and_error
             }
-            Origin::Site(site) => site.fingerprint_prefix.site,
+            Origin::Site(site) | Origin::Event(site) => site.fingerprint_prefix.site,
             Origin::Caller(loc) => {
                 let mut fp = Fingerprinter::new();
                 fp.str(loc.file());
@@ -102,7 +106,7 @@ impl Origin {
     /// The annotated function's call site, if it is one.
     pub(crate) fn site(&self) -> Option<&'static CallSite> {
         match self {
-            Origin::Site(site) => Some(site),
+            Origin::Site(site) | Origin::Event(site) => Some(site),
             Origin::Caller(_) => None,
         }
     }
@@ -110,7 +114,7 @@ impl Origin {
     /// The call site's repeat slot, for storm control's fast path.
     pub(crate) fn repeat_slot(&self) -> Option<&'static RepeatSlot> {
         match self {
-            Origin::Site(site) => Some(&site.repeats),
+            Origin::Site(site) | Origin::Event(site) => Some(&site.repeats),
             Origin::Caller(_) => None,
         }
     }
@@ -133,6 +137,11 @@ impl Origin {
                 function: String::new(),
                 file: loc.file().to_owned(),
                 line: loc.line(),
+            },
+            Origin::Event(site) => Location {
+                function: String::new(),
+                file: site.file.to_owned(),
+                line: site.line,
             },
         }
     }

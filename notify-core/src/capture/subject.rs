@@ -20,11 +20,30 @@ pub enum ErrorRef<'a> {
     Debug(&'a (dyn Debug + 'a)),
 }
 
+/// A logged event (a `tracing` event, a `log` record): its message, and
+/// the text of its error field if it has one. Formatted by its source
+/// (the event's values live only while it is visited).
+#[derive(Clone, Copy)]
+pub(crate) struct EventRef<'a> {
+    pub(crate) message: &'a str,
+    pub(crate) error: Option<&'a str>,
+    pub(crate) severity: Severity,
+}
+
+impl EventRef<'_> {
+    /// What the alert's message is: the error's text, else the message.
+    pub(crate) fn text(&self) -> &str {
+        self.error.unwrap_or(self.message)
+    }
+}
+
 /// The error or message of an alert, before it is formatted.
 pub(crate) enum Subject<'a> {
     Error(ErrorRef<'a>),
     Panic(&'a PanicInfo),
     Message(Severity, &'a str),
+    #[cfg_attr(not(any(feature = "tracing", feature = "log")), allow(dead_code))]
+    Event(EventRef<'a>),
 }
 
 impl Subject<'_> {
@@ -33,6 +52,8 @@ impl Subject<'_> {
             Subject::Error(_) => AlertKind::Error,
             Subject::Panic(_) => AlertKind::Panic,
             Subject::Message(..) => AlertKind::Message,
+            Subject::Event(event) if event.error.is_some() => AlertKind::Error,
+            Subject::Event(_) => AlertKind::Message,
         }
     }
 
@@ -52,6 +73,12 @@ impl Subject<'_> {
             Subject::Error(ErrorRef::Debug(e)) => hash_debug(fp, *e),
             Subject::Panic(info) => fp.str(&info.message),
             Subject::Message(_, text) => fp.str(text),
+            Subject::Event(event) => {
+                fp.str(event.message);
+                if let Some(error) = event.error {
+                    fp.str(error);
+                }
+            }
         }
     }
 }

@@ -1,0 +1,218 @@
+//! `notify_core::tracing::layer()` as a user sets it up: `tracing` events
+//! at `ERROR` become alerts, with their message, error, fields, spans and
+//! call site; lower levels and filtered events do not; and an error that
+//! both an annotated function and an event report is one alert.
+//!
+//! Each test sets its subscriber for its own thread (`with_default`) and
+//! captures the alerts raised on that thread (`testing::capture_alerts`).
+
+use notify_core::testing::capture_alerts;
+use notify_core::{alert_on_error, Alert, AlertKind, Severity};
+use tracing_subscriber::prelude::*;
+
+#[derive(Debug, thiserror::Error)]
+#[error("ledger is locked")]
+struct Locked;
+
+#[derive(Debug, thiserror::Error)]
+#[error("payment capture failed")]
+struct CaptureFailed(#[source] Locked);
+
+/// A fmt layer that writes nowhere, on a registry.
+type Fmt = tracing_subscriber::fmt::Layer<
+    tracing_subscriber::Registry,
+    tracing_subscriber::fmt::format::DefaultFields,
+    tracing_subscriber::fmt::format::Format,
+    fn() -> std::io::Sink,
+>;
+
+/// Our layer, on top of that.
+type NotifyLayer = notify_core::tracing::Layer<
+    tracing_subscriber::layer::Layered<Fmt, tracing_subscriber::Registry>,
+>;
+
+/// Runs `f` with a registry, a fmt layer writing nowhere, and our layer.
+fn with_layer(layer: NotifyLayer, f: impl FnOnce()) -> Vec<Alert> {
+    let subscriber = tracing_subscriber::registry()
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::sink as fn() -> std::io::Sink))
+        .with(layer);
+    tracing::subscriber::with_default(subscriber, || capture_alerts(f))
+}
+
+fn charge(order_id: u64) {
+    let span = tracing::info_span!("checkout", user = "ana", cart = 3);
+    let _entered = span.enter();
+    let error = CaptureFailed(Locked);
+    tracing::error!(
+        error = &error as &dyn std::error::Error,
+        order_id,
+        attempt = 2,
+        "charging the card failed"
+    );
+}
+
+#[test]
+fn an_error_event_is_an_alert_with_its_error_fields_and_spans() {
+    let alerts = with_layer(notify_core::tracing::layer(), || charge(42));
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    let alert = &alerts[0];
+    assert_eq!(alert.kind, AlertKind::Error);
+    assert_eq!(alert.severity, Severity::Error);
+    assert_eq!(alert.title, "charging the card failed");
+    assert_eq!(alert.message, "payment capture failed");
+    assert_eq!(alert.causes, ["ledger is locked"]);
+    let context: Vec<(&str, &str)> = alert
+        .context
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        context,
+        [
+            ("order_id", "42"),
+            ("attempt", "2"),
+            ("checkout", "user=ana cart=3")
+        ]
+    );
+    // The call site is the event's; the function is the one that logged.
+    assert_eq!(alert.location.file, file!());
+    assert!(
+        alert.location.function.ends_with("charge"),
+        "{:?}",
+        alert.location
+    );
+    assert!(alert.location.line > 0);
+    assert!(
+        alert.backtrace[0]
+            .function
+            .starts_with("tracing_layer::charge"),
+        "{:?}",
+        alert.backtrace
+    );
+}
+
+#[test]
+fn below_the_threshold_nothing_is_reported() {
+    let alerts = with_layer(notify_core::tracing::layer(), || {
+        tracing::warn!("disk at 91%");
+        tracing::info!("started");
+        tracing::debug!(error = "x", "details");
+    });
+    assert!(alerts.is_empty(), "{alerts:#?}");
+}
+
+#[test]
+fn min_level_lets_warnings_through_as_warnings() {
+    let alerts = with_layer(
+        notify_core::tracing::layer().min_level(tracing::Level::WARN),
+        || {
+            tracing::warn!("disk at 91%");
+            tracing::info!("started");
+        },
+    );
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    assert_eq!(alerts[0].severity, Severity::Warning);
+    assert_eq!(alerts[0].kind, AlertKind::Message);
+    assert_eq!(alerts[0].title, "disk at 91%");
+    assert_eq!(alerts[0].message, "disk at 91%");
+}
+
+#[test]
+fn an_event_filter_keeps_events_out() {
+    let alerts = with_layer(
+        notify_core::tracing::layer().event_filter(|m| m.target() != "noisy"),
+        || {
+            tracing::error!(target: "noisy", "retrying");
+            tracing::error!("kept");
+        },
+    );
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    assert_eq!(alerts[0].title, "kept");
+}
+
+#[test]
+fn the_display_and_debug_forms_of_an_error_field_are_its_text() {
+    let alerts = with_layer(notify_core::tracing::layer(), || {
+        let e = Locked;
+        tracing::error!(error = %e, "as display");
+        tracing::error!(error = ?e, "as debug");
+        tracing::error!("no error field: {}", 7);
+    });
+    assert_eq!(alerts.len(), 3, "{alerts:#?}");
+    assert_eq!(alerts[0].message, "ledger is locked");
+    assert_eq!(alerts[0].kind, AlertKind::Error);
+    assert_eq!(alerts[1].message, "Locked");
+    assert_eq!(alerts[2].kind, AlertKind::Message);
+    assert_eq!(alerts[2].title, "no error field: 7");
+    assert_eq!(alerts[2].message, "no error field: 7");
+}
+
+#[test]
+fn long_and_many_fields_are_bounded() {
+    let alerts = with_layer(notify_core::tracing::layer(), || {
+        let long = "é".repeat(10_000);
+        tracing::error!(long = %long, "big");
+    });
+    assert_eq!(alerts.len(), 1);
+    let (_, value) = &alerts[0].context[0];
+    assert!(value.chars().count() <= notify_core::tracing::MAX_VALUE_CHARS + 1);
+    assert!(value.ends_with('…'));
+}
+
+// One failure, one alert.
+
+#[alert_on_error]
+fn logs_then_fails() -> Result<(), Locked> {
+    tracing::error!(error = %Locked, "could not book");
+    Err(Locked)
+}
+
+#[alert_on_error]
+#[tracing::instrument(err)]
+fn instrumented_inside() -> Result<(), Locked> {
+    Err(Locked)
+}
+
+#[tracing::instrument(err)]
+#[alert_on_error]
+fn instrumented_outside() -> Result<(), Locked> {
+    Err(Locked)
+}
+
+#[alert_on_error]
+fn fails_plainly() -> Result<(), Locked> {
+    Err(Locked)
+}
+
+#[test]
+fn an_error_logged_and_returned_is_one_alert() {
+    let alerts = with_layer(notify_core::tracing::layer(), || {
+        assert!(logs_then_fails().is_err());
+    });
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    assert_eq!(alerts[0].title, "could not book");
+
+    for instrumented in [instrumented_inside, instrumented_outside] {
+        let alerts = with_layer(notify_core::tracing::layer(), || {
+            assert!(instrumented().is_err());
+        });
+        assert_eq!(alerts.len(), 1, "{alerts:#?}");
+        assert_eq!(alerts[0].message, "ledger is locked");
+    }
+
+    // A caller that logs the error it got from an annotated function.
+    let alerts = with_layer(notify_core::tracing::layer(), || {
+        if let Err(e) = fails_plainly() {
+            tracing::error!(error = %e, "giving up");
+        }
+    });
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    assert_eq!(alerts[0].title, "Error in fails_plainly");
+
+    // A different error logged afterwards is its own alert.
+    let alerts = with_layer(notify_core::tracing::layer(), || {
+        let _ = fails_plainly();
+        tracing::error!(error = "quota exceeded", "giving up");
+    });
+    assert_eq!(alerts.len(), 2, "{alerts:#?}");
+}
