@@ -2152,29 +2152,45 @@ fn early_returns_from_a_loop() {
     );
 }
 
-// BUG: attributes on parameters are lost. The attribute rebinds every
-// argument at the top of the body (`let name = name;`) without the
-// parameter's attributes, so:
-// - a parameter removed by `#[cfg(..)]` is still rebound: error[E0425]
-//   "cannot find value `removed` in this scope" (with `#[track_caller]`
-//   also error[E0061], the nested body fn is called with one argument too
-//   many);
-// - a parameter's own `#[allow(unused_variables)]` no longer silences
-//   "unused variable", and `#[expect(unused_variables)]` is reported as
-//   unfulfilled.
-// Both functions compile warning-free without `#[alert_on_error]`. Compiled
-// out until the macro keeps parameter attributes.
-#[cfg(any())]
+// Attributes on parameters stay with them: a parameter removed by
+// `#[cfg(..)]` is gone from the body too, and a parameter's own
+// `#[allow(unused_variables)]` / `#[expect(unused_variables)]` still covers
+// it (the attribute rebinds each argument with its attributes).
 mod parameter_attributes {
     use super::alert_on_error;
 
     #[alert_on_error]
-    fn cfg_removed(#[cfg(any())] removed: u32, kept: u32) -> Result<u32, String> {
+    pub fn cfg_removed(#[cfg(any())] removed: u32, kept: u32) -> Result<u32, String> {
         Ok(kept)
     }
 
     #[alert_on_error]
-    fn allowed_unused(#[allow(unused_variables)] unused: u32) -> Result<(), String> {
+    pub async fn cfg_removed_async(#[cfg(any())] removed: u32, kept: u32) -> Result<u32, String> {
+        Ok(kept)
+    }
+
+    #[alert_on_error]
+    pub fn allowed_unused(#[allow(unused_variables)] unused: u32) -> Result<(), String> {
         Ok(())
     }
+
+    #[alert_on_error]
+    pub fn expected_unused(#[expect(unused_variables)] unused: u32) -> Result<(), String> {
+        Err(String::from("refused"))
+    }
+}
+
+#[test]
+fn parameter_attributes_stay_with_their_parameters() {
+    let alerts = capture_alerts(|| {
+        assert_eq!(parameter_attributes::cfg_removed(4), Ok(4));
+        assert_eq!(block_on(parameter_attributes::cfg_removed_async(5)), Ok(5));
+        assert_eq!(parameter_attributes::allowed_unused(1), Ok(()));
+    });
+    assert!(alerts.is_empty(), "{alerts:#?}");
+    let alerts = capture_alerts(|| {
+        assert!(parameter_attributes::expected_unused(1).is_err());
+    });
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].message, "refused");
 }

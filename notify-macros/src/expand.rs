@@ -359,7 +359,7 @@ fn context(private: &TokenStream, args: &Args) -> TokenStream {
         return quote!(#private::NoContext);
     };
     let entries = names.iter().map(|name| {
-        let key = LitStr::new(&name.to_string(), name.span());
+        let key = LitStr::new(&name.unraw().to_string(), name.span());
         // Spanned on the name, so a value without `Debug` is reported there.
         let value = quote_spanned!(name.span()=> #private::debug(&#name));
         quote!((#key, #value))
@@ -610,7 +610,18 @@ fn rebind_arguments(sig: &mut syn::Signature, context: &[Ident]) -> TokenStream 
                 subpat: None,
             });
         }
-        rebind_pattern(&mut arg.pat, &mut rebind);
+        // The argument's own attributes go with its rebinding: a
+        // `#[cfg(..)]` that removes the argument removes it too, and an
+        // `#[allow(unused_variables)]` still covers it.
+        let attrs = arg.attrs.clone();
+        // An `#[expect(..)]` moves to the rebinding, where the body's use
+        // (or not) of the argument is; on the argument it would be unfulfilled.
+        arg.attrs.retain(|attr| !attr.path().is_ident("expect"));
+        let mut bindings = TokenStream::new();
+        rebind_pattern(&mut arg.pat, &mut bindings);
+        for statement in split_statements(bindings) {
+            rebind.extend(quote!(#(#attrs)* #statement));
+        }
     }
     for name in context.iter().filter(|name| *name != "self") {
         if rebind
@@ -622,6 +633,20 @@ fn rebind_arguments(sig: &mut syn::Signature, context: &[Ident]) -> TokenStream 
         }
     }
     rebind
+}
+
+/// `let a = a; let b = b;` as one statement each.
+fn split_statements(tokens: TokenStream) -> Vec<TokenStream> {
+    let mut statements = Vec::new();
+    let mut current = TokenStream::new();
+    for token in tokens {
+        let end = matches!(&token, TokenTree::Punct(p) if p.as_char() == ';');
+        current.extend([token]);
+        if end {
+            statements.push(std::mem::take(&mut current));
+        }
+    }
+    statements
 }
 
 fn rebind_pattern(pat: &mut syn::Pat, rebind: &mut TokenStream) {
@@ -700,6 +725,17 @@ fn nested_body(
         || mentions_self(block.to_token_stream())
     {
         return Err(refuse());
+    }
+    if let Some(attr) = sig.inputs.iter().find_map(|input| match input {
+        syn::FnArg::Typed(arg) => arg.attrs.iter().find(|a| a.path().is_ident("cfg")),
+        syn::FnArg::Receiver(_) => None,
+    }) {
+        return Err(syn::Error::new(
+            attr.path().span(),
+            "`#[alert_on_error]` cannot keep `#[track_caller]` on a function with a `#[cfg(..)]` \
+             argument: its body runs in a nested `#[track_caller]` fn, and a call cannot leave an \
+             argument out by `cfg`; move the `cfg` to the whole function",
+        ));
     }
     let inner_sig = sig.clone();
     let mut arguments = Vec::new();
