@@ -40,15 +40,15 @@ const NOT_IN_APP: &[&str] = &[
     "<tokio::runtime::",
     "<tokio::task::",
     "<tokio::loom::",
-    // Between a logged event and the layer that reports it.
-    "tracing::",
-    "<tracing::",
+    // Between a logged event and the layer that reports it (precise: an
+    // application crate may well be called `tracing` or `log`).
+    "tracing::__macro_support::",
     "tracing_core::",
     "<tracing_core::",
     "tracing_subscriber::",
     "<tracing_subscriber::",
-    "log::",
-    "<log::",
+    "log::__private_api::",
+    "<notify_core::",
 ];
 
 fn in_app(function: &str) -> bool {

@@ -112,7 +112,21 @@ impl Draft {
         }
     }
     /// The whole alert, with the notifier's settings and the resolved backtrace.
-    pub(crate) fn complete(self, settings: &Settings, backtrace: Vec<Frame>) -> Alert {
+    pub(crate) fn complete(self, settings: &Settings, mut backtrace: Vec<Frame>) -> Alert {
+        if matches!(self.origin, Origin::Event(_)) {
+            // The closure a logging macro expands to, inside the function
+            // that logged: that function is the first frame.
+            while backtrace.len() > 1 {
+                let closure_of_next = backtrace[0]
+                    .function
+                    .strip_suffix("::{{closure}}")
+                    .is_some_and(|outer| outer == backtrace[1].function);
+                if !closure_of_next {
+                    break;
+                }
+                backtrace.remove(0);
+            }
+        }
         let Draft {
             origin,
             kind,
