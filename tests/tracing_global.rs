@@ -148,10 +148,15 @@ fn events_reach_the_platform_and_the_notifier_never_reports_itself() {
     assert_eq!(alerts.len(), 1, "{alerts:#?}");
     assert_eq!(alerts[0].title, "payment provider unreachable");
     assert_eq!(alerts[0].location.file, file!());
-    assert!(alerts[0]
-        .location
-        .function
-        .contains("events_reach_the_platform"));
+    assert!(
+        alerts[0]
+            .location
+            .function
+            .contains("events_reach_the_platform"),
+        "{:?} {:#?}",
+        alerts[0].location,
+        alerts[0].backtrace
+    );
     let logged = written.text();
     assert!(logged.contains("service started"), "{logged}");
     assert!(logged.contains("payment provider unreachable"), "{logged}");

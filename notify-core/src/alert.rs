@@ -205,12 +205,23 @@ pub struct Alert {
     pub fingerprint: u64,
     /// The `sinks(...)` this alert routes to; empty means every sink.
     pub sinks: Vec<String>,
+    /// Set on a digest: several alerts that waited for the same chat sink
+    /// (rate-limited, slow, or flushing) sent as one message — one line
+    /// each (severity, title, the error's first line, call site, repeats),
+    /// while the rest of this alert is the most severe one in full. Empty
+    /// for a single alert. See [`Sink::digest_room`](crate::Sink::digest_room).
+    pub digest: Vec<String>,
 }
 
 impl Alert {
     /// The timestamp in RFC 3339, UTC, to the second: `2026-11-23T04:05:06Z`.
     pub fn timestamp_rfc3339(&self) -> String {
         rfc3339(self.timestamp)
+    }
+
+    /// True for a digest of several alerts (see [`Alert::digest`]).
+    pub fn is_digest(&self) -> bool {
+        !self.digest.is_empty()
     }
 
     /// True for a summary of suppressed repeats.

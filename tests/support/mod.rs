@@ -82,10 +82,19 @@ pub struct Verdict {
 
 type Judge = dyn Fn(&Recorded) -> Verdict + Send + Sync;
 
+/// A platform's rate-limit answer, given how long until the next request
+/// is allowed.
+type TooMany = dyn Fn(Duration) -> Reply + Send + Sync;
+
 struct State {
     judge: Box<Judge>,
     requests: Mutex<Vec<(Recorded, u16)>>,
     script: Mutex<HashMap<String, VecDeque<Reply>>>,
+    /// At most one accepted request per this interval, per key (a chat).
+    rate: Mutex<Option<(Duration, Box<TooMany>)>>,
+    last_accepted: Mutex<HashMap<String, Instant>>,
+    /// How long each answer takes.
+    delay: Mutex<Duration>,
 }
 
 /// A running test server. It stops when the test process ends.
@@ -105,6 +114,9 @@ impl TestServer {
             judge: Box::new(judge),
             requests: Mutex::default(),
             script: Mutex::default(),
+            rate: Mutex::default(),
+            last_accepted: Mutex::default(),
+            delay: Mutex::default(),
         });
         let app_state = state.clone();
         std::thread::spawn(move || {
@@ -117,7 +129,13 @@ impl TestServer {
                 let app = axum::Router::new().fallback(
                     move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
                         let state = app_state.clone();
-                        async move { answer(&state, method, uri, headers, body) }
+                        async move {
+                            let delay = *state.delay.lock().unwrap();
+                            if !delay.is_zero() {
+                                tokio::time::sleep(delay).await;
+                            }
+                            answer(&state, method, uri, headers, body)
+                        }
                     },
                 );
                 axum::serve(listener, app).await.unwrap();
@@ -141,6 +159,22 @@ impl TestServer {
             .entry(key.to_owned())
             .or_default()
             .extend(replies);
+    }
+
+    /// Accepts at most one request per `every` for each key (each chat, as
+    /// the platforms limit); a request sooner gets `too_many(wait)`, `wait`
+    /// being how long until the next one is allowed.
+    pub fn limit_rate(
+        &self,
+        every: Duration,
+        too_many: impl Fn(Duration) -> Reply + Send + Sync + 'static,
+    ) {
+        *self.state.rate.lock().unwrap() = Some((every, Box::new(too_many)));
+    }
+
+    /// Every answer takes `delay`.
+    pub fn delay(&self, delay: Duration) {
+        *self.state.delay.lock().unwrap() = delay;
     }
 
     /// Every request so far, with the status it got.
@@ -170,13 +204,18 @@ fn answer(state: &State, method: Method, uri: Uri, headers: HeaderMap, body: Byt
     let verdict = (state.judge)(&recorded);
     let reply = match verdict.outcome {
         Err(refusal) => refusal,
-        Ok(success) => state
-            .script
-            .lock()
-            .unwrap()
-            .get_mut(&verdict.key)
-            .and_then(VecDeque::pop_front)
-            .unwrap_or(success),
+        Ok(success) => {
+            let scripted = state
+                .script
+                .lock()
+                .unwrap()
+                .get_mut(&verdict.key)
+                .and_then(VecDeque::pop_front);
+            match scripted {
+                Some(reply) => reply,
+                None => rate_limited(state, &verdict.key).unwrap_or(success),
+            }
+        }
     };
     state
         .requests
@@ -184,6 +223,23 @@ fn answer(state: &State, method: Method, uri: Uri, headers: HeaderMap, body: Byt
         .unwrap()
         .push((recorded, reply.status));
     reply
+}
+
+/// The rate limit's answer, if `key` had a request accepted too recently;
+/// else the request counts as accepted now.
+fn rate_limited(state: &State, key: &str) -> Option<Reply> {
+    let rate = state.rate.lock().unwrap();
+    let (every, too_many) = rate.as_ref()?;
+    let mut last = state.last_accepted.lock().unwrap();
+    let now = Instant::now();
+    if let Some(at) = last.get(key) {
+        let next = *at + *every;
+        if now < next {
+            return Some(too_many(next - now));
+        }
+    }
+    last.insert(key.to_owned(), now);
+    None
 }
 
 /// A server that accepts connections and never answers; it lets go of them

@@ -48,7 +48,7 @@ const NOT_IN_APP: &[&str] = &[
     "tracing_subscriber::",
     "<tracing_subscriber::",
     "log::__private_api::",
-    "<notify_core::",
+    "<log::__private_api::",
 ];
 
 fn in_app(function: &str) -> bool {

@@ -203,6 +203,7 @@ impl Draft {
             dropped,
             fingerprint,
             sinks: sinks.iter().map(|s| (*s).to_owned()).collect(),
+            digest: Vec::new(),
         }
     }
 }

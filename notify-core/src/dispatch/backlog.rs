@@ -4,13 +4,14 @@
 //! next alert it gets) and delays no other sink.
 
 use std::any::Any;
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::state::{Completion, NotifierState};
 use super::stats::Counters;
@@ -38,7 +39,24 @@ pub(crate) struct SinkBacklog {
     /// Alerts this sink missed (and the drops they reported), to be told in
     /// the next alert it gets.
     missed: AtomicU64,
+    /// For a sink that takes digests: the deliveries waiting, sent by one
+    /// worker task at a time — all that wait when it is free go as one
+    /// digest.
+    queue: Mutex<VecDeque<Waiting>>,
+    /// Whether that worker task is running.
+    draining: AtomicBool,
 }
+
+/// A delivery waiting in a digest sink's queue.
+struct Waiting {
+    alert: Arc<Alert>,
+    _completion: Arc<Completion>,
+    _slot: OwnedSemaphorePermit,
+}
+
+/// Alerts taken into one digest at most (each is one line; a digest of
+/// more goes out as several messages anyway).
+const MAX_DIGEST: usize = 500;
 
 impl SinkBacklog {
     pub(crate) fn new(
@@ -55,6 +73,8 @@ impl SinkBacklog {
             pause: retry::Pause::default(),
             overflow_note: Throttled::default(),
             missed: AtomicU64::new(0),
+            queue: Mutex::new(VecDeque::new()),
+            draining: AtomicBool::new(false),
         }
     }
 
@@ -82,6 +102,18 @@ impl SinkBacklog {
             own.dropped += missed;
             Arc::new(own)
         };
+        if self.sink.digest_room().is_some() {
+            self.enqueue(
+                Waiting {
+                    alert,
+                    _completion: completion.clone(),
+                    _slot: waiting,
+                },
+                state,
+                policy,
+            );
+            return;
+        }
         let this = self.clone();
         let state = state.clone();
         let completion = completion.clone();
@@ -117,6 +149,107 @@ impl SinkBacklog {
         match &self.runtime {
             Some(runtime) => drop(runtime.spawn(task)),
             None => drop(tokio::spawn(task)),
+        }
+    }
+
+    /// A digest sink's delivery: queued; the worker task is started if it
+    /// is not running.
+    fn enqueue(
+        self: &Arc<Self>,
+        waiting: Waiting,
+        state: &Arc<NotifierState>,
+        policy: RetryPolicy,
+    ) {
+        self.queue
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push_back(waiting);
+        if self.draining.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let this = self.clone();
+        let state = state.clone();
+        let task = async move { this.drain(&state, policy).await };
+        match &self.runtime {
+            Some(runtime) => drop(runtime.spawn(task)),
+            None => drop(tokio::spawn(task)),
+        }
+    }
+
+    /// The worker of a digest sink: sends what waits — one alert alone,
+    /// several as a digest — until nothing does.
+    async fn drain(&self, state: &Arc<NotifierState>, policy: RetryPolicy) {
+        loop {
+            let batch: Vec<Waiting> = {
+                let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+                let n = queue.len().min(MAX_DIGEST);
+                queue.drain(..n).collect()
+            };
+            if batch.is_empty() {
+                self.draining.store(false, Ordering::Release);
+                // A delivery queued between the check and the store would
+                // otherwise wait for the next one.
+                let more = !self
+                    .queue
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .is_empty();
+                if more && !self.draining.swap(true, Ordering::AcqRel) {
+                    continue;
+                }
+                return;
+            }
+            let alerts: Vec<Arc<Alert>> = batch.iter().map(|w| w.alert.clone()).collect();
+            let messages: Vec<Arc<Alert>> = match (alerts.len(), self.sink.digest_room()) {
+                (2.., Some(room)) => {
+                    let cost = |line: &str| self.sink.digest_line_cost(line);
+                    super::digest::messages(&alerts, room, &cost)
+                        .into_iter()
+                        .map(Arc::new)
+                        .collect()
+                }
+                _ => alerts.clone(),
+            };
+            let digest = alerts.len() > 1;
+            let mut failures = Vec::new();
+            for message in &messages {
+                if let Err(why) = self.send_one(message, &policy).await {
+                    failures.push(why);
+                }
+            }
+            let n = alerts.len() as u64;
+            if failures.is_empty() {
+                Counters::add(&state.counters.delivered, n);
+                if digest {
+                    Counters::add(&state.counters.coalesced, n);
+                    Counters::add(&state.counters.digests, messages.len() as u64);
+                }
+            } else {
+                // A digest in several messages is failed as a whole if any
+                // of them was: its alerts cannot be told apart any more.
+                Counters::add(&state.counters.failed, n);
+                let what = if digest {
+                    format!("a digest of {n} alerts")
+                } else {
+                    format!("alert {:?}", alerts[0].title)
+                };
+                state.diagnostics.say(&format!(
+                    "sink {:?} did not deliver {what}: {}",
+                    self.sink.name(),
+                    failures.join("; ")
+                ));
+            }
+            drop(batch);
+        }
+    }
+
+    /// One message, with retries; a panic is contained.
+    async fn send_one(&self, alert: &Alert, policy: &RetryPolicy) -> Result<(), String> {
+        let delivery = retry::run(policy, &self.pause, || self.sink.send(alert));
+        match CatchUnwind(Box::pin(delivery)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(error)) => Err(error.message().to_owned()),
+            Err(panic) => Err(format!("panicked: {}", payload_text(&*panic))),
         }
     }
 

@@ -96,14 +96,32 @@ fn account(state: &NotifierState) {
             stats.failed
         ));
     }
-    if parts.is_empty() {
-        return;
-    }
-    state.diagnostics.say(&format!(
-        "not every alert was delivered: {}; {} delivered",
-        parts.join(", "),
-        stats.delivered
-    ));
+    // Coalesced is not lost, but it is said: an alert that arrived as a
+    // line of a digest, not as a message of its own.
+    let coalesced = (stats.coalesced > 0).then(|| {
+        format!(
+            "{} were sent as lines of {} digest messages (several alerts that waited for a chat at once; the most severe in full)",
+            stats.coalesced, stats.digests
+        )
+    });
+    let line = match (parts.is_empty(), coalesced) {
+        (true, None) => return,
+        (true, Some(coalesced)) => {
+            format!(
+                "every alert was delivered ({}); {coalesced}",
+                stats.delivered
+            )
+        }
+        (false, coalesced) => format!(
+            "not every alert was delivered: {}; {} delivered{}",
+            parts.join(", "),
+            stats.delivered,
+            coalesced
+                .map(|c| format!(", of which {c}"))
+                .unwrap_or_default()
+        ),
+    };
+    state.diagnostics.say(&line);
     state
         .diagnostics
         .wait_said(std::time::Instant::now().checked_add(ACCOUNT_WAIT));

@@ -20,6 +20,13 @@ pub struct Stats {
     /// Alerts taken in whose deliveries have not all finished yet (at exit:
     /// not delivered before the flush timeout ended).
     pub pending: u64,
+    /// Deliveries (alert × sink) made as a line of a digest rather than a
+    /// message of their own: several alerts waited for a chat sink at once
+    /// (see [`Alert::digest`](crate::Alert::digest)). Counted in
+    /// `delivered` too.
+    pub coalesced: u64,
+    /// Digest messages sent.
+    pub digests: u64,
 }
 
 /// The live counters behind [`Stats`].
@@ -30,6 +37,8 @@ pub(crate) struct Counters {
     pub(crate) delivered: AtomicU64,
     pub(crate) failed: AtomicU64,
     pub(crate) evicted: AtomicU64,
+    pub(crate) coalesced: AtomicU64,
+    pub(crate) digests: AtomicU64,
     /// Dropped since the last alert that got through: told in the next one.
     pub(crate) dropped_since: AtomicU64,
 }
@@ -56,6 +65,8 @@ impl Counters {
             failed: self.failed.load(Ordering::Relaxed),
             evicted: self.evicted.load(Ordering::Relaxed),
             pending: 0,
+            coalesced: self.coalesced.load(Ordering::Relaxed),
+            digests: self.digests.load(Ordering::Relaxed),
         }
     }
 }

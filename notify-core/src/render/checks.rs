@@ -45,6 +45,7 @@ pub(crate) fn sample_alert() -> Alert {
         dropped: 0,
         fingerprint: 0x1234_5678_9abc_def0,
         sinks: Vec::new(),
+        digest: Vec::new(),
     }
 }
 

@@ -83,6 +83,38 @@ pub(crate) fn headline(alert: &Alert) -> String {
     )
 }
 
+/// Characters of one digest line at most.
+pub(crate) const DIGEST_LINE_CHARS: usize = 200;
+
+/// One alert as a line of a digest: severity, title, the error's first
+/// line, the call site, the repeats: `[ERROR] Error in load — disk full ·
+/// app::load (src/load.rs:12) · ×4`. Cleaned of control characters, at most
+/// [`DIGEST_LINE_CHARS`].
+pub(crate) fn digest_line(alert: &Alert) -> String {
+    let mut line = format!(
+        "[{}] {}",
+        alert.severity.as_str().to_uppercase(),
+        alert.title
+    );
+    let first = alert.message.lines().next().unwrap_or("").trim();
+    // Not when the title already says it (`Error: disk full`).
+    if !first.is_empty() && !alert.title.contains(first) {
+        let _ = write!(line, " — {first}");
+    }
+    let _ = write!(line, " · {}", location_text(alert));
+    if let Some(repeats) = &alert.repeats {
+        let _ = write!(line, " · ×{}", repeats.count);
+    }
+    let mut line: String = escape::clean(&line)
+        .chars()
+        .map(|c| if c == '\n' { ' ' } else { c })
+        .collect();
+    if truncate_in_place(&mut line, DIGEST_LINE_CHARS - 1) {
+        line.push('…');
+    }
+    line
+}
+
 /// `my_app::jobs::export (src/jobs.rs:42)`.
 pub(crate) fn location_text(alert: &Alert) -> String {
     if alert.location.function.is_empty() {

@@ -505,6 +505,7 @@ mod tests {
             dropped: 0,
             fingerprint: 0xdead_beef,
             sinks: Vec::new(),
+            digest: Vec::new(),
         }
     }
 

@@ -87,6 +87,27 @@ pub trait Sink: Send + Sync + 'static {
         8
     }
 
+    /// Digests: when several alerts wait for this sink at once (it is
+    /// rate-limited or slow, or the process is flushing), the dispatcher
+    /// sends them as one [digest](Alert::digest) — a line per alert, the
+    /// most severe in full — if this returns the room for those lines in
+    /// one message, as [`digest_line_cost`](Sink::digest_line_cost) counts
+    /// it. Lines that do not fit go in further digests, never cut or left
+    /// out. `None` (the default): one message per alert — what a sink of
+    /// documents (a webhook, Alertmanager) wants.
+    ///
+    /// A sink that returns a room must render [`Alert::digest`]'s lines
+    /// whole, each on its own line, within that room.
+    fn digest_room(&self) -> Option<usize> {
+        None
+    }
+
+    /// What one digest line costs in this sink's message, once escaped and
+    /// with its line break (default: its characters, plus one).
+    fn digest_line_cost(&self, line: &str) -> usize {
+        line.chars().count() + 1
+    }
+
     /// One sink per independent destination. A sink that delivers to several
     /// destinations — Telegram chats, the instances of an Alertmanager pair —
     /// returns one sink for each, so that each is delivered, retried and
@@ -116,5 +137,11 @@ impl<S: Sink + ?Sized> Sink for Box<S> {
     }
     fn concurrency(&self) -> usize {
         (**self).concurrency()
+    }
+    fn digest_room(&self) -> Option<usize> {
+        (**self).digest_room()
+    }
+    fn digest_line_cost(&self, line: &str) -> usize {
+        (**self).digest_line_cost(line)
     }
 }

@@ -22,6 +22,10 @@ const FIELD_VALUE_LIMIT: usize = 1024;
 const TOTAL_LIMIT: usize = 6000;
 /// Bound on each header fact, so the header leaves room for the error.
 const FACT_LIMIT: usize = 300;
+/// Room for a digest's lines (the description, in a code block), and the
+/// shorter facts of a digest, within the 6000 of the whole embed.
+const DIGEST_ROOM: usize = 2500;
+const DIGEST_FACT_LIMIT: usize = 100;
 
 /// The embed's colour per severity.
 const WARNING_YELLOW: u32 = 0xF1C40F;
@@ -153,6 +157,14 @@ impl Sink for Discord {
         1
     }
 
+    fn digest_room(&self) -> Option<usize> {
+        Some(DIGEST_ROOM)
+    }
+
+    fn digest_line_cost(&self, line: &str) -> usize {
+        cost_of(&escape::unfence(&escape::clean(line)), plain_cost) + 1
+    }
+
     fn validate(&self) -> Result<(), ConfigError> {
         http::check_url("discord.webhook_url", &self.webhook_url)?;
         let length = self.username.chars().count();
@@ -242,8 +254,26 @@ pub(crate) fn payload(alert: &Alert, username: &str) -> Value {
     );
     let mut fields: Vec<Value> = Vec::new();
     let mut header_cost = cost_of(&title, plain_cost) + cost_of(&footer, plain_cost);
+    // A digest: every waiting alert's line, whole, as the description (they
+    // fit DIGEST_ROOM by construction); the error moves to a field.
+    let digest = (!alert.digest.is_empty()).then(|| {
+        let lines: Vec<String> = alert
+            .digest
+            .iter()
+            .map(|line| escape::unfence(&escape::clean(line)))
+            .collect();
+        format!("{} alerts:\n```\n{}\n```", lines.len(), lines.join("\n"))
+    });
+    if let Some(digest) = &digest {
+        header_cost += cost_of(digest, plain_cost);
+    }
+    let fact_limit = if digest.is_some() {
+        DIGEST_FACT_LIMIT
+    } else {
+        FACT_LIMIT
+    };
     for (label, fact) in render::facts(alert) {
-        let fact = value(&fact, FACT_LIMIT);
+        let fact = value(&fact, fact_limit);
         header_cost += cost_of(label, plain_cost) + cost_of(&fact, plain_cost);
         let inline = matches!(label, "app" | "environment" | "severity");
         fields.push(json!({ "name": label, "value": fact, "inline": inline }));
@@ -254,8 +284,13 @@ pub(crate) fn payload(alert: &Alert, username: &str) -> Value {
     let error = escape::clean(&render::message_text(alert));
     let context = escape::clean(&render::context_lines(alert).join("\n"));
     let backtrace = escape::clean(&render::backtrace_text(alert));
+    let (error_label, error_limit) = if digest.is_some() {
+        ("error", FIELD_VALUE_LIMIT)
+    } else {
+        ("", DESCRIPTION_LIMIT)
+    };
     let parts = [
-        ("", error, DESCRIPTION_LIMIT),
+        (error_label, error, error_limit),
         ("context", context, FIELD_VALUE_LIMIT),
         ("backtrace", backtrace, FIELD_VALUE_LIMIT),
     ];
@@ -286,7 +321,7 @@ pub(crate) fn payload(alert: &Alert, username: &str) -> Value {
         if budget == 0 {
             continue;
         }
-        let whole_lines = !label.is_empty();
+        let whole_lines = !label.is_empty() && *label != "error";
         let Some(block) = fit::fenced(
             text,
             budget + fit::FENCE_COST,
@@ -310,7 +345,7 @@ pub(crate) fn payload(alert: &Alert, username: &str) -> Value {
         "footer": { "text": footer },
         "timestamp": alert.timestamp_rfc3339(),
     });
-    if let Some(description) = description {
+    if let Some(description) = digest.or(description) {
         embed["description"] = Value::String(description);
     }
     json!({
@@ -397,6 +432,31 @@ mod tests {
         assert_eq!(err.field(), "discord.webhook_url");
         assert!(!err.to_string().contains("SECRET"));
         assert!(!format!("{:?}", Discord::new(url)).contains("SECRET"));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        #[test]
+        fn every_digest_embed_is_within_discord_limits_with_every_line(
+            alerts in proptest::collection::vec(checks::arbitrary_alert(), 2..60)
+        ) {
+            let sink = Discord::new("https://discord.com/api/webhooks/1/X");
+            let waiting: Vec<std::sync::Arc<Alert>> = alerts.into_iter().map(std::sync::Arc::new).collect();
+            let room = sink.digest_room().unwrap();
+            let messages = crate::dispatch::digest::messages(&waiting, room, &|l| sink.digest_line_cost(l));
+            let mut lines = 0;
+            for message in &messages {
+                let payload = payload(message, "notify");
+                checks::discord_payload(&payload).map_err(TestCaseError::fail)?;
+                let description = payload["embeds"][0]["description"].as_str().unwrap_or("");
+                for line in &message.digest {
+                    prop_assert!(description.contains(&escape::unfence(&escape::clean(line))), "{line:?}");
+                    lines += 1;
+                }
+            }
+            prop_assert_eq!(lines, waiting.len());
+        }
     }
 
     proptest! {

@@ -128,6 +128,12 @@ impl<S: Sink> Sink for Routed<S> {
     fn concurrency(&self) -> usize {
         self.inner.concurrency()
     }
+    fn digest_room(&self) -> Option<usize> {
+        self.inner.digest_room()
+    }
+    fn digest_line_cost(&self, line: &str) -> usize {
+        self.inner.digest_line_cost(line)
+    }
     fn split(self) -> Vec<Box<dyn Sink>> {
         let Routed {
             inner,

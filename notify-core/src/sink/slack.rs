@@ -10,7 +10,7 @@ use super::http;
 use super::route::{impl_route, route_methods, Route};
 use crate::alert::Alert;
 use crate::error::ConfigError;
-use crate::render::escape::{self, slack, slack_cost};
+use crate::render::escape::{self, cost_of, slack, slack_cost};
 use crate::render::{self, fit};
 
 /// Slack's limits (PLATFORMS.md), in the escaped text's characters.
@@ -19,6 +19,8 @@ const SECTION_LIMIT: usize = 3000;
 const FIELD_LIMIT: usize = 2000;
 /// The notification fallback: Slack cuts past 40,000; a notification needs far less.
 const FALLBACK_LIMIT: usize = 3000;
+/// Room for a digest's lines: one section (3000), less its label.
+const DIGEST_ROOM: usize = 2900;
 
 /// Posts each alert to a Slack [incoming webhook] as Block Kit blocks: a
 /// header with the severity and title, the error and its causes, the
@@ -100,6 +102,14 @@ impl Sink for Slack {
     fn validate(&self) -> Result<(), ConfigError> {
         http::check_url("slack.webhook_url", &self.webhook_url)
     }
+
+    fn digest_room(&self) -> Option<usize> {
+        Some(DIGEST_ROOM)
+    }
+
+    fn digest_line_cost(&self, line: &str) -> usize {
+        cost_of(&escape::clean(line), slack_cost) + 1
+    }
 }
 
 fn text_object(kind: &str, text: String) -> Value {
@@ -127,6 +137,16 @@ pub(crate) fn payload(alert: &Alert) -> Value {
         "type": "header",
         "text": { "type": "plain_text", "text": fitted(&headline, HEADER_LIMIT), "emoji": true },
     })];
+    // A digest: every waiting alert's line, whole, in one section (they
+    // fit DIGEST_ROOM by construction).
+    if !alert.digest.is_empty() {
+        let mut text = format!("*{} alerts:*", alert.digest.len());
+        for line in &alert.digest {
+            text.push('\n');
+            text.push_str(&slack(&escape::clean(line)));
+        }
+        blocks.push(json!({ "type": "section", "text": text_object("mrkdwn", text) }));
+    }
     if let Some(text) = fit::fenced(
         &escape::clean(&error),
         SECTION_LIMIT,
@@ -214,6 +234,31 @@ mod tests {
         let err = Slack::new("not a url SECRET").validate().unwrap_err();
         assert_eq!(err.field(), "slack.webhook_url");
         assert!(!err.to_string().contains("SECRET"));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        #[test]
+        fn every_digest_payload_is_within_block_kit_limits_with_every_line(
+            alerts in proptest::collection::vec(checks::arbitrary_alert(), 2..60)
+        ) {
+            let sink = Slack::new("https://hooks.slack.com/services/T/B/X");
+            let waiting: Vec<std::sync::Arc<Alert>> = alerts.into_iter().map(std::sync::Arc::new).collect();
+            let room = sink.digest_room().unwrap();
+            let messages = crate::dispatch::digest::messages(&waiting, room, &|l| sink.digest_line_cost(l));
+            let mut lines = 0;
+            for message in &messages {
+                let payload = payload(message);
+                checks::slack_payload(&payload).map_err(TestCaseError::fail)?;
+                let digest = payload["blocks"][1]["text"]["text"].as_str().unwrap_or("");
+                for line in &message.digest {
+                    prop_assert!(digest.contains(&slack(&escape::clean(line))), "{line:?}");
+                    lines += 1;
+                }
+            }
+            prop_assert_eq!(lines, waiting.len());
+        }
     }
 
     proptest! {

@@ -22,6 +22,11 @@ const TEXT_LIMIT: usize = 4096;
 /// leaves room for the error.
 const HEADLINE_LIMIT: usize = 256;
 const FACT_LIMIT: usize = 300;
+/// Room for a digest's lines in one message (visible characters), and the
+/// shorter facts of a digest: headline (256) + lines (2000) + facts
+/// (≤ 10 × ~115) leave room for the most severe alert's error.
+const DIGEST_ROOM: usize = 2000;
+const DIGEST_FACT_LIMIT: usize = 100;
 
 /// Sends each alert with the Bot API's `sendMessage`, in HTML parse mode, to
 /// every configured chat.
@@ -255,6 +260,10 @@ impl Sink for Telegram {
         1
     }
 
+    fn digest_room(&self) -> Option<usize> {
+        Some(DIGEST_ROOM)
+    }
+
     fn split(self) -> Vec<Box<dyn Sink>> {
         let name_chats = self.chats.len() > 1;
         let Telegram {
@@ -383,8 +392,25 @@ fn render_text(alert: &Alert) -> String {
     doc.tag("<b>");
     doc.text(&headline);
     doc.tag("</b>");
+    // A digest: every waiting alert's line, whole (they fit DIGEST_ROOM).
+    if !alert.digest.is_empty() {
+        doc.text("\n");
+        doc.tag("<b>");
+        doc.text(&format!("{} alerts:", alert.digest.len()));
+        doc.tag("</b>");
+        for line in &alert.digest {
+            doc.text("\n");
+            doc.text(&escape::clean(line));
+        }
+        doc.text("\n");
+    }
+    let fact_limit = if alert.digest.is_empty() {
+        FACT_LIMIT
+    } else {
+        DIGEST_FACT_LIMIT
+    };
     for (label, value) in render::facts(alert) {
-        let value = fit::cut(&escape::clean(&value), FACT_LIMIT, html_cost, false);
+        let value = fit::cut(&escape::clean(&value), fact_limit, html_cost, false);
         doc.text("\n");
         doc.tag("<b>");
         doc.text(label);
@@ -607,6 +633,31 @@ mod tests {
             .iter()
             .all(|p| p.name() == "ops" && p.concurrency() == 1));
         assert_eq!(Telegram::new("1:A", 1).split().len(), 1);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        #[test]
+        fn every_digest_message_is_valid_html_within_limits_with_every_line(
+            alerts in proptest::collection::vec(checks::arbitrary_alert(), 2..60)
+        ) {
+            let sink = Telegram::new("1:A", 1);
+            let waiting: Vec<std::sync::Arc<Alert>> = alerts.into_iter().map(std::sync::Arc::new).collect();
+            let room = sink.digest_room().unwrap();
+            let messages = crate::dispatch::digest::messages(&waiting, room, &|l| sink.digest_line_cost(l));
+            let mut lines = 0;
+            for message in &messages {
+                let text = render_text(message);
+                let visible = checks::telegram_html(&text).map_err(TestCaseError::fail)?;
+                prop_assert!(visible <= TEXT_LIMIT, "visible length {visible}");
+                for line in &message.digest {
+                    prop_assert!(text.contains(&html(&escape::clean(line))), "{line:?}");
+                    lines += 1;
+                }
+            }
+            prop_assert_eq!(lines, waiting.len());
+        }
     }
 
     proptest! {

@@ -555,6 +555,7 @@ mod tests {
             dropped: 0,
             fingerprint,
             sinks: Vec::new(),
+            digest: Vec::new(),
         })
     }
 
