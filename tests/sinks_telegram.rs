@@ -486,7 +486,7 @@ fn the_environment_configures_telegram_and_names_the_variable_at_fault() {
 }
 
 #[test]
-fn alerts_to_one_chat_go_one_at_a_time_in_order() {
+fn alerts_to_one_chat_go_one_at_a_time_in_order_those_waiting_together() {
     let server = telegram::server(TOKEN, &["42"], &[]);
     // The first alert needs a retry: the others wait for it.
     server.script("42", [telegram::server_error()]);

@@ -383,11 +383,31 @@ pub fn report_numbered(notifier: &notify_core::Notifier, count: usize) {
     }
 }
 
-/// The numbers of the [`report_numbered`] alerts in `texts`, in order.
+/// The numbers of the [`report_numbered`] alerts in `texts`, in the order
+/// they first appear — message after message, and within a digest line
+/// after line.
 pub fn numbers(texts: impl IntoIterator<Item = String>, count: usize) -> Vec<usize> {
-    texts
-        .into_iter()
-        .filter_map(|text| (0..count).find(|i| text.contains(&format!("alert number {i}"))))
+    let mut seen = Vec::new();
+    for text in texts {
+        let mut found: Vec<(usize, usize)> = (0..count)
+            .filter_map(|i| text.find(&format!("alert number {i}")).map(|at| (at, i)))
+            .collect();
+        found.sort_unstable();
+        for (_, i) in found {
+            if !seen.contains(&i) {
+                seen.push(i);
+            }
+        }
+    }
+    seen
+}
+
+/// The bodies of the accepted requests, as text.
+pub fn bodies(server: &TestServer) -> Vec<String> {
+    server
+        .accepted()
+        .iter()
+        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
         .collect()
 }
 
