@@ -5,6 +5,8 @@
 //! The fixture has its own target directory (a nested cargo may not share
 //! ours while `cargo test` holds it), so the first run builds it.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
@@ -48,8 +50,27 @@ fn aborting_binary() -> &'static Path {
 
 /// Runs the fixture with no `NOTIFY_*` variables (so: the console sink).
 fn run(binary: &Path, mode: &str) -> Output {
+    run_with(binary, mode, &[])
+}
+
+/// A fresh state directory for each run: a fixture never writes a spool in
+/// the user's home, and no run delivers what another test's run spooled.
+fn state_home() -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("fixture-state")
+        .join(format!("{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// [`run`] with more environment variables.
+fn run_with(binary: &Path, mode: &str, vars: &[(&str, &str)]) -> Output {
     let mut command = Command::new(binary);
-    command.arg(mode);
+    command.arg(mode).env("XDG_STATE_HOME", state_home());
+    command.envs(vars.iter().copied());
     for (name, _) in std::env::vars_os() {
         if name.to_string_lossy().starts_with("NOTIFY_") {
             command.env_remove(name);
@@ -176,6 +197,7 @@ fn a_forked_child_says_its_alerts_are_not_sent_and_never_waits() {
     let mut command = Command::new(unwinding_binary());
     command
         .arg("fork")
+        .env("XDG_STATE_HOME", state_home())
         .env("NO_COLOR", "1")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
@@ -214,4 +236,182 @@ fn a_forked_child_says_its_alerts_are_not_sent_and_never_waits() {
         !stderr.contains("not every alert was delivered: 1"),
         "{stderr}"
     );
+}
+
+/// A fresh spool directory for one test.
+fn spool_dir(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("spool-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn spool_entries(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|read| read.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.retain(|p| p.extension().is_some_and(|e| e == "json"));
+    files.sort();
+    files
+}
+
+/// Run 1 cannot deliver (its platform never answers): it exits within its
+/// flush timeout, says what it spooled, and the spool holds its alerts —
+/// and no secret. Run 2, with the platform back, delivers them, marked as
+/// delayed, and empties the spool.
+#[test]
+fn what_one_run_cannot_deliver_the_next_run_delivers() {
+    let dir = spool_dir("next-run");
+    let silent = support::never_answers(std::time::Duration::from_secs(60));
+    let started = std::time::Instant::now();
+    let out = run_with(
+        unwinding_binary(),
+        "spool-write",
+        &[
+            ("FIXTURE_TELEGRAM_URL", &silent),
+            ("FIXTURE_SPOOL", dir.to_str().unwrap()),
+        ],
+    );
+    let took = started.elapsed();
+    assert!(out.status.success(), "{out:?}");
+    // The flush timeout is 1 s; the requests would take 10 s to time out.
+    assert!(took < std::time::Duration::from_secs(8), "{took:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("3 written to the spool") && stderr.contains("the next run of spooler"),
+        "{stderr}"
+    );
+    let files = spool_entries(&dir);
+    assert_eq!(files.len(), 3, "{files:?}");
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        assert!(text.contains("spooled failure"), "{text}");
+        for secret in ["TEST-TOKEN", "123456", &silent] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+    }
+
+    let server = support::telegram::server("123456:TEST-TOKEN", &["42"], &[]);
+    let out = run_with(
+        unwinding_binary(),
+        "spool-read",
+        &[
+            ("FIXTURE_TELEGRAM_URL", &server.url),
+            ("FIXTURE_SPOOL", dir.to_str().unwrap()),
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let texts: Vec<String> = server
+        .accepted()
+        .iter()
+        .map(|r| r.json()["text"].as_str().unwrap_or("").to_owned())
+        .collect();
+    for i in 0..3 {
+        let needle = format!("spooled failure {i}");
+        assert_eq!(
+            texts
+                .iter()
+                .map(|t| t.matches(&needle).count().min(1))
+                .sum::<usize>(),
+            1,
+            "{needle} in {texts:#?}"
+        );
+    }
+    assert!(texts.iter().all(|t| t.contains("(delayed)")), "{texts:#?}");
+    assert!(spool_entries(&dir).is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("not every alert"), "{stderr}");
+}
+
+/// Two runs starting at once over the same spool deliver each entry once;
+/// a damaged or foreign file is set aside with one line, and a file left
+/// half-written by a killed process is never delivered.
+#[test]
+fn two_runs_at_once_deliver_each_entry_once_and_damage_is_set_aside() {
+    let dir = spool_dir("two-runs");
+    let silent = support::never_answers(std::time::Duration::from_secs(60));
+    for _ in 0..2 {
+        let out = run_with(
+            unwinding_binary(),
+            "spool-write",
+            &[
+                ("FIXTURE_TELEGRAM_URL", &silent),
+                ("FIXTURE_SPOOL", dir.to_str().unwrap()),
+            ],
+        );
+        assert!(out.status.success(), "{out:?}");
+    }
+    assert_eq!(spool_entries(&dir).len(), 6);
+    // What kill -9 during a write leaves: a temporary file, never an entry
+    // (its process is gone); and a damaged entry, and someone else's file.
+    std::fs::write(
+        dir.join(".tmp-999999999-7"),
+        "{\"version\":1,\"sink\":\"tele",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("0000000000001-1-000001.json"),
+        "{\"version\":1,\"si",
+    )
+    .unwrap();
+    std::fs::write(dir.join("notes.json"), "not ours").unwrap();
+
+    let server = support::telegram::server("123456:TEST-TOKEN", &["42"], &[]);
+    let spawn = || {
+        let mut command = Command::new(unwinding_binary());
+        command
+            .arg("spool-read")
+            .env("XDG_STATE_HOME", state_home())
+            .env("FIXTURE_TELEGRAM_URL", &server.url)
+            .env("FIXTURE_SPOOL", &dir)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        command.spawn().expect("fixture runs")
+    };
+    let (a, b) = (spawn(), spawn());
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    assert!(a.status.success() && b.status.success(), "{a:?} {b:?}");
+    let texts: Vec<String> = server
+        .accepted()
+        .iter()
+        .map(|r| r.json()["text"].as_str().unwrap_or("").to_owned())
+        .collect();
+    for i in 0..3 {
+        // Two runs wrote each failure: each entry is delivered once.
+        let needle = format!("spooled failure {i}");
+        let lines: usize = texts
+            .iter()
+            .map(|t| t.lines().filter(|l| l.contains(&needle)).count())
+            .sum();
+        assert!(lines >= 2, "{needle}: {texts:#?}");
+    }
+    let delivered: usize = texts
+        .iter()
+        .map(|t| {
+            // A digest lists each alert on a line; a single alert is its
+            // own message.
+            let listed = t.lines().filter(|l| l.starts_with("[ERROR]")).count();
+            if listed > 0 {
+                listed
+            } else {
+                1
+            }
+        })
+        .sum();
+    assert_eq!(delivered, 6, "{texts:#?}");
+    let said: String = [&a.stderr, &b.stderr]
+        .iter()
+        .map(|e| String::from_utf8_lossy(e).into_owned())
+        .collect();
+    assert_eq!(
+        said.matches("not whole entries of notify's").count(),
+        1,
+        "{said}"
+    );
+    assert!(
+        said.contains("notes.json") && said.contains("0000000000001-1-000001.json"),
+        "{said}"
+    );
+    assert!(!said.contains("tmp-999999999"), "{said}");
+    assert!(spool_entries(&dir).is_empty());
+    assert!(!dir.join(".tmp-999999999-7").exists());
 }

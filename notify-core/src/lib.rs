@@ -110,7 +110,7 @@ pub mod webhook;
 
 pub use alert::{Alert, AlertKind, Frame, Location, ParseSeverityError, Repeats, Severity};
 pub use config::{
-    FlushGuard, NotifierBuilder, DEFAULT_DEDUP_WINDOW, DEFAULT_FLUSH_TIMEOUT,
+    FlushGuard, NotifierBuilder, SpoolDir, DEFAULT_DEDUP_WINDOW, DEFAULT_FLUSH_TIMEOUT,
     DEFAULT_MAX_FINGERPRINTS, DEFAULT_QUEUE_CAPACITY, DEFAULT_REQUEST_TIMEOUT,
 };
 pub use diagnostic::DiagnosticFn;

@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 use std::fmt;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -54,6 +55,8 @@ pub struct NotifierBuilder {
     pub(super) flush_timeout: Duration,
     pub(super) diagnostics: Option<DiagnosticFn>,
     pub(super) defaulted_to_console: bool,
+    /// `None`: the default directory; `Some(None)`: no spool.
+    pub(super) spool_dir: Option<Option<PathBuf>>,
 }
 
 impl fmt::Debug for NotifierBuilder {
@@ -75,6 +78,7 @@ impl fmt::Debug for NotifierBuilder {
             .field("max_fingerprints", &self.max_fingerprints)
             .field("request_timeout", &self.request_timeout)
             .field("flush_timeout", &self.flush_timeout)
+            .field("spool_dir", &self.spool_dir)
             .finish_non_exhaustive()
     }
 }
@@ -92,6 +96,7 @@ impl Default for NotifierBuilder {
             flush_timeout: DEFAULT_FLUSH_TIMEOUT,
             diagnostics: None,
             defaulted_to_console: false,
+            spool_dir: None,
         }
     }
 }
@@ -153,6 +158,28 @@ impl NotifierBuilder {
         self
     }
 
+    /// Where alerts still undelivered when the process exits are kept for
+    /// the next run of the application, which delivers them (marked as
+    /// delayed) when it installs a notifier. By default the per-user state
+    /// directory: `$XDG_STATE_HOME/notify/<app>`, else
+    /// `~/.local/state/notify/<app>`; `NOTIFY_SPOOL_DIR` sets it from the
+    /// environment. `.spool_dir(None)` turns the spool off.
+    ///
+    /// Entries are written atomically, bounded (1000 files, 16 MB, oldest
+    /// dropped first and counted), claimed by one process only, and hold
+    /// the alert and its sink's name — never a token, URL or secret.
+    ///
+    /// ```
+    /// let builder = notify_core::Notifier::builder()
+    ///     .spool_dir("/var/lib/myjob/notify-spool");
+    /// let without = notify_core::Notifier::builder().spool_dir(None);
+    /// # drop((builder, without));
+    /// ```
+    pub fn spool_dir(mut self, dir: impl Into<SpoolDir>) -> Self {
+        self.spool_dir = Some(dir.into().0);
+        self
+    }
+
     /// Where the notifier's own diagnostics go (default: one line on stderr
     /// each). They never contain secrets.
     pub fn on_diagnostic(mut self, f: impl Fn(&str) + Send + Sync + 'static) -> Self {
@@ -164,9 +191,12 @@ impl NotifierBuilder {
     /// useful in tests and to run several notifiers side by side. Only the
     /// global notifier (see [`install`](Self::install)) receives the alerts of
     /// `#[alert_on_error]`.
+    ///
+    /// A notifier built this way has no spool (nothing of it runs at exit);
+    /// the installed one does.
     pub fn build(self) -> Result<Notifier, ConfigError> {
         self.validate()?;
-        Notifier::start(self.into_options())
+        Notifier::start(self.into_options(false))
     }
 
     /// Validates, starts, and makes this the global notifier that
@@ -179,16 +209,21 @@ impl NotifierBuilder {
             return Err(install::already_installed());
         }
         let defaulted_to_console = self.defaulted_to_console;
-        let notifier = Notifier::start(self.into_options())?;
+        let notifier = Notifier::start(self.into_options(true))?;
         install::install(notifier, defaulted_to_console)
     }
 
-    fn into_options(self) -> NotifierOptions {
+    fn into_options(self, installed: bool) -> NotifierOptions {
         let mut settings = Settings::detect();
         if let Some(name) = self.app_name {
             settings.app_name = name;
         }
         settings.environment = self.environment;
+        let spool = match self.spool_dir {
+            _ if !installed => None,
+            Some(dir) => dir,
+            None => crate::dispatch::default_spool_dir(&settings.app_name),
+        };
         NotifierOptions {
             settings,
             sinks: self.sinks,
@@ -198,6 +233,7 @@ impl NotifierBuilder {
             request_timeout: self.request_timeout,
             flush_timeout: self.flush_timeout,
             diagnostics: self.diagnostics,
+            spool,
         }
     }
 
@@ -282,4 +318,39 @@ pub(super) fn check_label(field: &str, value: &str) -> Result<(), ConfigError> {
         ));
     }
     Ok(())
+}
+
+/// The argument of [`NotifierBuilder::spool_dir`]: a path, or `None` for
+/// no spool.
+#[derive(Debug, Clone)]
+pub struct SpoolDir(Option<PathBuf>);
+
+impl From<Option<PathBuf>> for SpoolDir {
+    fn from(dir: Option<PathBuf>) -> Self {
+        SpoolDir(dir)
+    }
+}
+
+impl From<PathBuf> for SpoolDir {
+    fn from(dir: PathBuf) -> Self {
+        SpoolDir(Some(dir))
+    }
+}
+
+impl From<&Path> for SpoolDir {
+    fn from(dir: &Path) -> Self {
+        SpoolDir(Some(dir.to_owned()))
+    }
+}
+
+impl From<&str> for SpoolDir {
+    fn from(dir: &str) -> Self {
+        SpoolDir(Some(PathBuf::from(dir)))
+    }
+}
+
+impl From<String> for SpoolDir {
+    fn from(dir: String) -> Self {
+        SpoolDir(Some(PathBuf::from(dir)))
+    }
 }

@@ -35,6 +35,14 @@ impl NotifierBuilder {
             let secs = whole_seconds("NOTIFY_FLUSH_TIMEOUT_SECS", &secs, 3_600, "one hour")?;
             builder = builder.flush_timeout(Duration::from_secs(secs));
         }
+        if let Some(dir) = get("NOTIFY_SPOOL_DIR") {
+            let dir = dir.trim();
+            builder = if dir == "off" {
+                builder.spool_dir(None)
+            } else {
+                builder.spool_dir(dir)
+            };
+        }
         builder.sinks.extend(crate::sink::from_env(&get)?);
         if builder.sinks.is_empty() {
             builder.sinks.push(SinkGroup::new(Console::new()));

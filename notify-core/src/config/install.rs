@@ -45,6 +45,8 @@ pub(super) fn install(
     if !set_global(installed) {
         return Err(already_installed());
     }
+    // What earlier runs left undelivered: claimed and queued now.
+    installed.deliver_spooled();
     if defaulted_to_console {
         to_stderr("no NOTIFY_* sink variable is set; alerts go to the console (stderr)");
     }
@@ -71,6 +73,8 @@ extern "C" fn flush_at_exit() {
     if !GUARD_FLUSH_FAILED.load(Ordering::SeqCst) {
         notifier.flush(notifier.flush_timeout());
     }
+    // What is still undelivered goes to the spool, for the next run.
+    notifier.spool_at_exit();
     // Nothing leaves silently: what was not delivered is said, in one line.
     notifier.account_at_exit();
 }

@@ -7,8 +7,8 @@ mod env;
 mod install;
 
 pub use builder::{
-    NotifierBuilder, DEFAULT_DEDUP_WINDOW, DEFAULT_FLUSH_TIMEOUT, DEFAULT_MAX_FINGERPRINTS,
-    DEFAULT_QUEUE_CAPACITY, DEFAULT_REQUEST_TIMEOUT,
+    NotifierBuilder, SpoolDir, DEFAULT_DEDUP_WINDOW, DEFAULT_FLUSH_TIMEOUT,
+    DEFAULT_MAX_FINGERPRINTS, DEFAULT_QUEUE_CAPACITY, DEFAULT_REQUEST_TIMEOUT,
 };
 pub(crate) use install::flush_global;
 pub use install::FlushGuard;

@@ -50,6 +50,8 @@ pub(crate) struct SinkBacklog {
 /// A delivery waiting in a digest sink's queue.
 struct Waiting {
     alert: Arc<Alert>,
+    /// Its id for the spool (see `NotifierState::sending`).
+    id: u64,
     _completion: Arc<Completion>,
     _slot: OwnedSemaphorePermit,
 }
@@ -102,10 +104,12 @@ impl SinkBacklog {
             own.dropped += missed;
             Arc::new(own)
         };
+        let id = state.sending(self.sink.name(), &alert);
         if self.sink.digest_room().is_some() {
             self.enqueue(
                 Waiting {
                     alert,
+                    id,
                     _completion: completion.clone(),
                     _slot: waiting,
                 },
@@ -123,7 +127,12 @@ impl SinkBacklog {
                 return;
             };
             let delivery = retry::run(&policy, &this.pause, || this.sink.send(&alert));
-            match CatchUnwind(Box::pin(delivery)).await {
+            let outcome = CatchUnwind(Box::pin(delivery)).await;
+            // Given up on after its retries: kept for the spool.
+            if !matches!(&outcome, Ok(Err(error)) if error.is_retryable()) {
+                state.sent(id);
+            }
+            match outcome {
                 Ok(Ok(())) => Counters::add(&state.counters.delivered, 1),
                 Ok(Err(error)) => {
                     Counters::add(&state.counters.failed, 1);
@@ -212,9 +221,17 @@ impl SinkBacklog {
             };
             let digest = alerts.len() > 1;
             let mut failures = Vec::new();
+            let mut retryable = false;
             for message in &messages {
-                if let Err(why) = self.send_one(message, &policy).await {
+                if let Err((why, again)) = self.send_one(message, &policy).await {
                     failures.push(why);
+                    retryable |= again;
+                }
+            }
+            // Given up on after retries: kept for the spool.
+            if !retryable {
+                for waiting in &batch {
+                    state.sent(waiting.id);
                 }
             }
             let n = alerts.len() as u64;
@@ -244,12 +261,14 @@ impl SinkBacklog {
     }
 
     /// One message, with retries; a panic is contained.
-    async fn send_one(&self, alert: &Alert, policy: &RetryPolicy) -> Result<(), String> {
+    /// One message, with retries; a panic is contained. An error says
+    /// whether a later attempt might succeed.
+    async fn send_one(&self, alert: &Alert, policy: &RetryPolicy) -> Result<(), (String, bool)> {
         let delivery = retry::run(policy, &self.pause, || self.sink.send(alert));
         match CatchUnwind(Box::pin(delivery)).await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(error)) => Err(error.message().to_owned()),
-            Err(panic) => Err(format!("panicked: {}", payload_text(&*panic))),
+            Ok(Err(error)) => Err((error.message().to_owned(), error.is_retryable())),
+            Err(panic) => Err((format!("panicked: {}", payload_text(&*panic)), false)),
         }
     }
 

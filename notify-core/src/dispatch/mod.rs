@@ -10,6 +10,7 @@
 //! | `backlog.rs` | each sink's bounded backlog and its deliveries |
 //! | `digest.rs` | several alerts waiting for a chat sink, as few messages as fit |
 //! | `sink_thread.rs` | each sink's own thread, where its deliveries run |
+//! | `spool.rs` | what is undelivered at exit, kept on disk for the next run |
 //! | `flush.rs` | the delivery ledger by sequence number, and waiting for it |
 //! | `stats.rs` | [`Stats`] and the counters behind it |
 //!
@@ -23,10 +24,12 @@ mod flush;
 mod notifier;
 mod resolver;
 mod sink_thread;
+mod spool;
 mod state;
 mod stats;
 mod worker;
 
 pub use notifier::Notifier;
 pub(crate) use notifier::NotifierOptions;
+pub(crate) use spool::default_dir as default_spool_dir;
 pub use stats::Stats;

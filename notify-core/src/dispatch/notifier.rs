@@ -33,6 +33,8 @@ pub(crate) struct NotifierOptions {
     pub(crate) request_timeout: Duration,
     pub(crate) flush_timeout: Duration,
     pub(crate) diagnostics: Option<DiagnosticFn>,
+    /// The spool directory, resolved (`None`: no spool).
+    pub(crate) spool: Option<std::path::PathBuf>,
 }
 
 /// A running notifier: a queue, a dispatcher thread, its sinks.
@@ -92,8 +94,19 @@ fn account(state: &NotifierState) {
     }
     if stats.failed > 0 {
         parts.push(format!(
-            "{} deliveries failed for good (said above, sink by sink)",
+            "{} deliveries failed (said above, sink by sink)",
             stats.failed
+        ));
+    }
+    if stats.spooled > 0 {
+        let dir = state
+            .spool
+            .as_ref()
+            .map(|d| d.display().to_string())
+            .unwrap_or_default();
+        parts.push(format!(
+            "{} written to the spool {dir}: the next run of {} that installs a notifier delivers them",
+            stats.spooled, state.settings.app_name
         ));
     }
     // Coalesced is not lost, but it is said: an alert that arrived as a
@@ -186,6 +199,9 @@ impl Notifier {
                 crate::sys::forks()
             },
             orphaned: AtomicU64::new(0),
+            spool: options.spool,
+            unsent: std::sync::Mutex::default(),
+            next_delivery: AtomicU64::new(0),
         });
         let (queue, queued) = mpsc::channel(options.queue_capacity);
         let (flush_requests, flush_requested) = mpsc::unbounded_channel();
@@ -308,6 +324,73 @@ impl Notifier {
                 "an alert was raised in a fork() child of the process that installed the notifier; \
                  alerts from this child are not sent (its dispatcher runs in the parent only)",
             );
+        }
+    }
+
+    /// At exit, after the last flush: what is still undelivered — in
+    /// delivery, or given up on after its retries — is written to the
+    /// spool, for the next run of the application.
+    pub(crate) fn spool_at_exit(&self) {
+        let state = &self.state;
+        let Some(dir) = &state.spool else {
+            return;
+        };
+        if state.orphaned() {
+            return;
+        }
+        let unsent: Vec<(String, Arc<crate::alert::Alert>)> = state
+            .unsent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain()
+            .map(|(_, entry)| entry)
+            .collect();
+        let entries: Vec<(String, &crate::alert::Alert)> = unsent
+            .iter()
+            .map(|(sink, alert)| (sink.clone(), &**alert))
+            .collect();
+        let written = super::spool::write(dir, &entries);
+        Counters::add(&state.counters.spooled, written.written);
+        for error in written.errors.iter().take(3) {
+            state
+                .diagnostics
+                .say(&format!("spool {}: {error}", dir.display()));
+        }
+        if written.evicted > 0 {
+            state.diagnostics.say(&format!(
+                "spool {}: {} oldest entries deleted to stay within {} files and {} MB",
+                dir.display(),
+                written.evicted,
+                super::spool::MAX_FILES,
+                super::spool::MAX_BYTES / (1024 * 1024)
+            ));
+        }
+    }
+
+    /// At install: delivers what earlier runs of the application spooled
+    /// (each entry claimed by this process alone), marked as delayed.
+    pub(crate) fn deliver_spooled(&self) {
+        let Some(dir) = &self.state.spool else {
+            return;
+        };
+        let claimed = super::spool::claim_all(dir);
+        if !claimed.bad.is_empty() {
+            self.state.diagnostics.say(&format!(
+                "spool {}: {} files are not whole entries of notify's and were set aside (renamed .bad): {}",
+                dir.display(),
+                claimed.bad.len(),
+                claimed.bad.join(", ")
+            ));
+        }
+        for (file, sink, alert) in claimed.entries {
+            if self.enqueue(QueuedAlert::Spooled(Box::new(alert), sink)) {
+                let _ = std::fs::remove_file(&file);
+            } else {
+                // The queue is full: left for the next run, unclaimed.
+                if let Some(name) = file.to_str().and_then(|f| f.rsplit_once(".claimed-")) {
+                    let _ = std::fs::rename(&file, name.0);
+                }
+            }
         }
     }
 

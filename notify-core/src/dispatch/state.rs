@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::flush::DeliveryLedger;
 use super::stats::Counters;
+use crate::alert::Alert;
 use crate::capture::{Draft, RawBacktrace};
 use crate::diagnostic::Diagnostics;
 use crate::settings::Settings;
@@ -23,6 +24,12 @@ pub(crate) struct NotifierState {
     pub(crate) forks: u64,
     /// Alerts raised in a `fork()` child, which are not sent.
     pub(crate) orphaned: std::sync::atomic::AtomicU64,
+    /// Where undelivered alerts go at exit (`None`: nowhere).
+    pub(crate) spool: Option<std::path::PathBuf>,
+    /// Deliveries not done yet, or given up on after their retries: what
+    /// the spool takes at exit. By delivery id: (sink, alert).
+    pub(crate) unsent: std::sync::Mutex<std::collections::HashMap<u64, (String, Arc<Alert>)>>,
+    pub(crate) next_delivery: std::sync::atomic::AtomicU64,
 }
 
 impl NotifierState {
@@ -32,6 +39,32 @@ impl NotifierState {
     #[inline]
     pub(crate) fn orphaned(&self) -> bool {
         crate::sys::forks() != self.forks
+    }
+
+    /// A delivery started: kept for the spool until [`Self::sent`].
+    pub(crate) fn sending(&self, sink: &str, alert: &Arc<Alert>) -> u64 {
+        let id = self
+            .next_delivery
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if self.spool.is_some() {
+            self.unsent
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(id, (sink.to_owned(), alert.clone()));
+        }
+        id
+    }
+
+    /// A delivery is done with: delivered, or refused for good (a retry in
+    /// a later run would be refused too). One given up on after its retries
+    /// stays, for the spool.
+    pub(crate) fn sent(&self, id: u64) {
+        if self.spool.is_some() {
+            self.unsent
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&id);
+        }
     }
 }
 
@@ -43,6 +76,9 @@ pub(crate) enum QueuedAlert {
     First(Draft, RawBacktrace),
     /// A storm summary, made into an alert by the dispatcher.
     Summary(Summary),
+    /// An alert a previous run spooled, for the sink of that name (or, if
+    /// there is none, wherever it routes).
+    Spooled(Box<Alert>, String),
 }
 
 /// Marks one alert done in the ledger when its last delivery has finished,

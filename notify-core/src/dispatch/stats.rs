@@ -27,6 +27,9 @@ pub struct Stats {
     pub coalesced: u64,
     /// Digest messages sent.
     pub digests: u64,
+    /// Alerts written to the spool at exit, for the next run to deliver
+    /// (see [`NotifierBuilder::spool_dir`](crate::NotifierBuilder::spool_dir)).
+    pub spooled: u64,
 }
 
 /// The live counters behind [`Stats`].
@@ -39,6 +42,7 @@ pub(crate) struct Counters {
     pub(crate) evicted: AtomicU64,
     pub(crate) coalesced: AtomicU64,
     pub(crate) digests: AtomicU64,
+    pub(crate) spooled: AtomicU64,
     /// Dropped since the last alert that got through: told in the next one.
     pub(crate) dropped_since: AtomicU64,
 }
@@ -67,6 +71,7 @@ impl Counters {
             pending: 0,
             coalesced: self.coalesced.load(Ordering::Relaxed),
             digests: self.digests.load(Ordering::Relaxed),
+            spooled: self.spooled.load(Ordering::Relaxed),
         }
     }
 }

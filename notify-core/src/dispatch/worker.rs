@@ -239,7 +239,7 @@ impl Dispatcher {
                     .insert(seq);
                 Some(Resolving(self.clone(), seq))
             }
-            QueuedAlert::Summary(_) => None,
+            QueuedAlert::Summary(_) | QueuedAlert::Spooled(..) => None,
         };
         let this = self.clone();
         tokio::spawn(async move {
@@ -254,6 +254,16 @@ impl Dispatcher {
                     alert
                 }
                 QueuedAlert::Summary(summary) => Arc::new(summary.into_alert()),
+                QueuedAlert::Spooled(alert, sink) => {
+                    let alert = Arc::new(*alert);
+                    // To the sink it was for, if this run has one by that name.
+                    if let Some(backlog) = this.sinks.iter().find(|b| b.sink.name() == sink) {
+                        backlog.deliver(&alert, &this.state, this.policy, &completion);
+                        drop(permit);
+                        return;
+                    }
+                    alert
+                }
             };
             this.route(&alert, &completion);
             // Handed to the sinks: the next alert may come in.
