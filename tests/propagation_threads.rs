@@ -59,6 +59,16 @@ fn import_or_fallback(name: &'static str) -> Result<u32, String> {
     }
 }
 
+/// Joins a thread for `""` (the inner function fails for it), else fails
+/// by itself.
+#[alert_on_error]
+fn import_alone(name: &'static str) -> Result<u32, String> {
+    if name.is_empty() {
+        return import("f.csv").map_err(|_| String::from("f.csv: bad header"));
+    }
+    Err(format!("{name}: bad header"))
+}
+
 #[alert_on_error]
 fn unrelated(name: &str) -> Result<u32, String> {
     Err(format!("{name}: bad header"))
@@ -112,17 +122,23 @@ fn a_failure_that_crosses_threads_is_one_alert() {
     let alerts = errors(&memory);
     assert_eq!(titles(&alerts), ["Error in parse_file"], "{alerts:#?}");
 
-    // The same failure again and again: the first alert, then repeats that
-    // storm control counts at the inner site (summarised by the flush); the
-    // outer frames stay silent every time.
+    // The same failure again and again: the inner function's first alert,
+    // then its repeats, counted by storm control. A repeat on another
+    // thread leaves the awaiting function nothing to match, so it alerts
+    // once (the second time round), then its own repeats are counted:
+    // nothing is silenced, nothing floods.
     for _ in 0..5 {
         assert!(runtime.block_on(handle_request(8)).is_err());
     }
     flush();
     let alerts = errors(&memory);
+    let mut seen = titles(&alerts);
+    seen.sort_unstable();
     assert_eq!(
-        titles(&alerts),
+        seen,
         [
+            "Error in handle_request",
+            "Error in handle_request (repeated 3 more times)",
             "Error in load_row",
             "Error in load_row (repeated 4 more times)"
         ],
@@ -138,6 +154,15 @@ fn a_failure_that_crosses_threads_is_one_alert() {
         ["Error in parse_file", "Error in import_or_fallback"],
         "{alerts:#?}"
     );
+
+    // The joining function failing on its own later, with the same text
+    // and no inner call, is its own alert.
+    assert!(import_alone("").is_err());
+    flush();
+    assert_eq!(titles(&errors(&memory)), ["Error in parse_file"]);
+    assert!(import_alone("f.csv").is_err());
+    flush();
+    assert_eq!(titles(&errors(&memory)), ["Error in import_alone"]);
 
     // An unrelated function that fails with the same text as a failure
     // reported earlier on another thread (before it was entered) reports.

@@ -111,11 +111,15 @@ use proc_macro::TokenStream;
 /// never count as one failure.
 /// An error handed across threads (a spawned task's result awaited through
 /// its `JoinHandle`, a joined thread's) is one failure too: there, "during
-/// this call" means a first report made anywhere in the process after the
-/// outer call started, with the same text and routing (the last 16 are
-/// kept; an outer call site that matched one also matches its repeats,
-/// which storm control counts at the inner site). A panic is reported once,
-/// by the innermost annotated function it unwinds through.
+/// this call" means a first report by an annotated function anywhere in the
+/// process after the outer call started and at most 10 s before its own,
+/// with the same text and routing (the last 16 are kept). The price of not
+/// knowing which tasks a call awaited: two unrelated calls on different
+/// threads failing with the very same text within those seconds count as
+/// one. A repeat on another thread (counted, not reported) leaves nothing
+/// to match, so in a loop the awaiting function alerts once too, then its
+/// repeats are counted. A panic is reported once, by the innermost
+/// annotated function it unwinds through.
 ///
 /// # Options
 ///

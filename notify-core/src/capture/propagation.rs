@@ -25,22 +25,21 @@
 //! Across threads. A failure can cross threads: a `tokio::spawn`ed task
 //! (on a worker thread) fails, and the task that awaits its `JoinHandle`
 //! returns the same error. So part 1 has a second, process-wide form: the
-//! last [`RECENT`] first reports are kept with their text and call site,
-//! numbered by a process-wide count that a call also reads when it starts;
-//! a report made on another thread after this call was entered counts as
-//! made "while this call was running". (A call cannot know which tasks it
-//! awaited, so this is the same rule with "by a function it called"
-//! widened to "anywhere in the process, since it started" — parts 2 and 3
-//! still have to hold: the same text, routed nowhere further.) A failure
-//! that repeats in a loop is reported once and then counted as a repeat by
-//! storm control, not reported again — and a repeat on another thread
-//! leaves no trace an outer call can see. So an outer call site that once
-//! matched a first report from another thread this way matches it again
-//! while it is among the [`RECENT`] ones: that site returning the same text
-//! again is the same failure, propagating again (its repeats are counted
-//! where they happen, at the inner site). Only a site that matched the
-//! first report itself: an unrelated function that fails with the same
-//! text is still reported.
+//! last [`RECENT`] first reports of annotated functions are kept with their
+//! text, call site and time, numbered by a process-wide count that a call
+//! also reads when it starts; a report made on another thread after this
+//! call was entered, and at most [`ACROSS_THREADS_MS`] before this one,
+//! counts as made "while this call was running". A call cannot know which
+//! tasks it awaited, so this widens "by a function it called" to "anywhere
+//! in the process, since it started, moments ago" — parts 2 and 3 still
+//! have to hold (the same text, routed nowhere further). The price: two
+//! unrelated calls on different threads that fail with the very same text
+//! within those seconds, the outer one started before the other reported,
+//! are taken for one failure. A logged event (`tracing`, `log`) never
+//! stands for an annotated function's failure this way, and a repeat on
+//! another thread (counted by storm control, not reported) leaves nothing
+//! to match: in a loop, the awaiting function's own alert comes once, its
+//! later repeats counted in its own window.
 //!
 //! "Entered" costs a call two loads (a thread-local count and the
 //! process-wide one). Panics are reported once by the panic hook's own
@@ -113,13 +112,13 @@ struct Recent {
     seq: u64,
     text: String,
     site: &'static CallSite,
-    /// The outer call sites that matched it by the first part of the rule
-    /// (at most [`MAX_OUTERS`]): they match its repeats too.
-    outers: Vec<&'static CallSite>,
+    /// When (`sys::monotonic_ms`).
+    at_ms: u64,
 }
 
-/// Outer call sites remembered per first report.
-const MAX_OUTERS: usize = 8;
+/// How recent a first report on another thread must be to stand for this
+/// call's failure.
+const ACROSS_THREADS_MS: u64 = 10_000;
 
 /// The thread's record: plain cells with nothing to drop (so reaching them
 /// is one thread-pointer-relative load), so that a suppressed repeat and the
@@ -198,8 +197,7 @@ pub(crate) fn already_reported(
 }
 
 /// The rule's process-wide form: a first report made on any thread since
-/// the call was entered, or one this call site matched before, with this
-/// error's text and routing.
+/// the call was entered, moments ago, with this error's text and routing.
 #[cold]
 fn reported_elsewhere(
     entered: Entered,
@@ -208,28 +206,21 @@ fn reported_elsewhere(
 ) -> bool {
     // Candidates are copied out: the error's `Display` (user code, which
     // may itself report) runs without the lock.
-    let matched_before =
-        |r: &Recent| site.is_some_and(|s| r.outers.iter().any(|o| std::ptr::eq(*o, s)));
-    let candidates: Vec<(u64, String)> = {
+    let now = crate::sys::monotonic_ms();
+    let candidates: Vec<String> = {
         let Ok(recent) = RECENT_REPORTS.lock() else {
             return false;
         };
         recent
             .iter()
-            .filter(|r| r.seq > entered.process || matched_before(r))
+            .filter(|r| r.seq > entered.process)
+            .filter(|r| now.saturating_sub(r.at_ms) <= ACROSS_THREADS_MS)
             .filter(|r| routed_within(site, Some(r.site)))
-            .map(|r| (r.seq, r.text.clone()))
+            .map(|r| r.text.clone())
             .collect()
     };
-    for (seq, text) in candidates {
+    for text in candidates {
         if has_text(error, &text) {
-            if let (Ok(mut recent), Some(site)) = (RECENT_REPORTS.lock(), site) {
-                if let Some(r) = recent.iter_mut().find(|r| r.seq == seq) {
-                    if !matched_before(r) && r.outers.len() < MAX_OUTERS {
-                        r.outers.push(site);
-                    }
-                }
-            }
             return true;
         }
     }
@@ -278,7 +269,10 @@ pub(crate) fn reported(fingerprint: u64, text: &str, site: Option<&'static CallS
         }
     });
     let seq = FIRSTS.fetch_add(1, Ordering::Relaxed) + 1;
-    if let (Some(site), true) = (site, text.len() <= MAX_RECENT_TEXT) {
+    // Only an annotated function's report (a logged event's site has no
+    // function name) stands for a failure on another thread.
+    let annotated = site.filter(|s| !s.function.is_empty());
+    if let (Some(site), true) = (annotated, text.len() <= MAX_RECENT_TEXT) {
         if let Ok(mut recent) = RECENT_REPORTS.lock() {
             if recent.len() == RECENT {
                 recent.pop_front();
@@ -287,7 +281,7 @@ pub(crate) fn reported(fingerprint: u64, text: &str, site: Option<&'static CallS
                 seq,
                 text: text.to_owned(),
                 site,
-                outers: Vec::new(),
+                at_ms: crate::sys::monotonic_ms(),
             });
         }
     }
