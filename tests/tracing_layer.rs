@@ -216,3 +216,43 @@ fn an_error_logged_and_returned_is_one_alert() {
     });
     assert_eq!(alerts.len(), 2, "{alerts:#?}");
 }
+
+#[test]
+fn span_fields_can_be_left_out() {
+    let alerts = with_layer(notify_core::tracing::layer().span_fields(false), || {
+        charge(7)
+    });
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    assert!(
+        alerts[0].context.iter().all(|(k, _)| k != "checkout"),
+        "{:?}",
+        alerts[0].context
+    );
+}
+
+/// A span whose recorded value's `Debug` logs an error inside that span:
+/// no deadlock, and the event is an alert.
+#[test]
+fn a_debug_that_logs_while_a_span_records_does_not_deadlock() {
+    struct Loud;
+    impl std::fmt::Debug for Loud {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            tracing::error!("logged from Debug");
+            f.write_str("loud")
+        }
+    }
+    // Our layer alone: tracing-subscriber's fmt layer itself formats span
+    // fields under that lock, and would deadlock here on its own.
+    let subscriber = tracing_subscriber::registry().with(notify_core::tracing::layer());
+    let alerts = tracing::subscriber::with_default(subscriber, || {
+        capture_alerts(|| {
+            let span = tracing::info_span!("job", state = tracing::field::Empty);
+            let _entered = span.enter();
+            span.record("state", tracing::field::debug(&Loud));
+        })
+    });
+    assert!(
+        alerts.iter().any(|a| a.title == "logged from Debug"),
+        "{alerts:#?}"
+    );
+}

@@ -29,6 +29,8 @@ pub(crate) struct Diagnostics {
     /// are said on the caller's thread).
     queue: Option<SyncSender<String>>,
     callback: DiagnosticFn,
+    /// The callback is ours (stderr), not the user's.
+    to_stderr: bool,
     progress: Arc<Progress>,
 }
 
@@ -49,6 +51,7 @@ impl Diagnostics {
     /// To `callback`, or to stderr. `on_thread_start` runs first on the
     /// diagnostics thread (the caller marks it as the notifier's own).
     pub(crate) fn new(callback: Option<DiagnosticFn>, on_thread_start: fn()) -> Self {
+        let default = callback.is_none();
         let callback = callback.unwrap_or_else(|| Arc::new(to_stderr));
         let progress = Arc::new(Progress::default());
         let (queue, lines) = mpsc::sync_channel::<String>(QUEUE);
@@ -81,6 +84,7 @@ impl Diagnostics {
         Diagnostics {
             queue: spawned.is_ok().then_some(queue),
             callback,
+            to_stderr: default,
             progress,
         }
     }
@@ -112,7 +116,18 @@ impl Diagnostics {
     /// Says one line on the caller's thread, touching neither the queue nor
     /// its lock: for a `fork()` child, where the diagnostics thread (and
     /// whoever held that lock at the fork) does not exist.
+    ///
+    /// To stderr (the default), it is one `write(2)` — not through std's
+    /// stderr lock, which a vanished thread may hold. A user's callback is
+    /// the user's to make fork-safe.
     pub(crate) fn say_here(&self, message: &str) {
+        #[cfg(unix)]
+        if self.to_stderr {
+            let line = format!("notify: {message}\n");
+            // SAFETY: writes a buffer we own, of its length, to fd 2.
+            let _ = unsafe { libc::write(2, line.as_ptr().cast(), line.len()) };
+            return;
+        }
         call(&self.callback, message);
     }
 

@@ -86,7 +86,7 @@ fn wrap(func: ItemFn, args: &Args) -> TokenStream {
             .iter()
             .any(|attr| attr.path().is_ident("track_caller"));
     let nested = if tracks_caller {
-        match nested_body(&mut sig, &block, &inner, &outer) {
+        match nested_body(&mut sig, &block, &inner, &outer, args) {
             Ok(nested) => Some(nested),
             Err(error) => {
                 let error = error.into_compile_error();
@@ -613,7 +613,21 @@ fn rebind_arguments(sig: &mut syn::Signature, context: &[Ident]) -> TokenStream 
         // The argument's own attributes go with its rebinding: a
         // `#[cfg(..)]` that removes the argument removes it too, and an
         // `#[allow(unused_variables)]` still covers it.
-        let attrs = arg.attrs.clone();
+        // The attributes that speak of the binding go with it: `cfg` (the
+        // argument may not exist) and lint levels. Any other (a helper
+        // attribute of another macro) stays on the argument only.
+        let attrs: Vec<syn::Attribute> = arg
+            .attrs
+            .iter()
+            .filter(|attr| {
+                [
+                    "cfg", "cfg_attr", "allow", "expect", "warn", "deny", "forbid",
+                ]
+                .iter()
+                .any(|name| attr.path().is_ident(name))
+            })
+            .cloned()
+            .collect();
         // An `#[expect(..)]` moves to the rebinding, where the body's use
         // (or not) of the argument is; on the argument it would be unfulfilled.
         arg.attrs.retain(|attr| !attr.path().is_ident("expect"));
@@ -706,6 +720,7 @@ fn nested_body(
     block: &syn::Block,
     inner_attrs: &[syn::Attribute],
     outer_attrs: &[syn::Attribute],
+    args: &Args,
 ) -> syn::Result<Nested> {
     let at = outer_attrs
         .iter()
@@ -717,14 +732,44 @@ fn nested_body(
             "`#[alert_on_error]` cannot keep `#[track_caller]` on a method (or a function \
              that mentions `Self`): its body would run in a closure, which cannot track its \
              caller on stable Rust, so panics and `Location::caller()` would point inside the \
-             method; move the body into a free `#[track_caller]` function and annotate that",
+             method; move the body into a free `#[track_caller]` function and annotate that \
+             (an associated function that uses its impl's generic parameters cannot be kept \
+             either: the compiler then says \"can't use generic parameters from outer item\")",
         )
     };
-    if sig.receiver().is_some()
-        || mentions_self(sig.to_token_stream())
-        || mentions_self(block.to_token_stream())
-    {
+    // `Self` in the body, outside items of its own (a local `impl` has its
+    // own `Self`).
+    let body_mentions_self = block
+        .stmts
+        .iter()
+        .any(|stmt| !matches!(stmt, syn::Stmt::Item(_)) && mentions_self(stmt.to_token_stream()));
+    if sig.receiver().is_some() || mentions_self(sig.to_token_stream()) || body_mentions_self {
         return Err(refuse());
+    }
+    // `context(x)` of a binding inside a pattern argument: the outer
+    // function passes the argument whole, so it has no `x` to format.
+    if let Some(names) = &args.context {
+        for input in &sig.inputs {
+            let syn::FnArg::Typed(arg) = input else {
+                continue;
+            };
+            if matches!(&*arg.pat, syn::Pat::Ident(b) if b.by_ref.is_none() && b.subpat.is_none()) {
+                continue;
+            }
+            let mut bindings = Vec::new();
+            crate::valid::collect_bindings(&arg.pat, &mut bindings);
+            if let Some(name) = names.iter().find(|n| bindings.contains(n)) {
+                return Err(syn::Error::new(
+                    name.span(),
+                    format!(
+                        "with `#[track_caller]`, `context({name})` cannot name a binding inside a \
+                         pattern argument (the body runs in a nested `#[track_caller]` fn that \
+                         takes the argument whole); bind the argument to a name and destructure it \
+                         in the body"
+                    ),
+                ));
+            }
+        }
     }
     if let Some(attr) = sig.inputs.iter().find_map(|input| match input {
         syn::FnArg::Typed(arg) => arg.attrs.iter().find(|a| a.path().is_ident("cfg")),

@@ -96,7 +96,7 @@ pub(crate) fn check(func: &ItemFn, args: &Args) -> syn::Result<()> {
 }
 
 /// The names an argument pattern binds (`a`, `mut b`, `(x, y)`, `Point { x, .. }`).
-fn collect_bindings<'a>(pat: &'a Pat, out: &mut Vec<&'a Ident>) {
+pub(crate) fn collect_bindings<'a>(pat: &'a Pat, out: &mut Vec<&'a Ident>) {
     match pat {
         Pat::Ident(p) => {
             out.push(&p.ident);

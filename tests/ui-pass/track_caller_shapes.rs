@@ -69,7 +69,21 @@ fn question_mark(text: &str) -> Result<u32, std::num::ParseIntError> {
     Ok(n)
 }
 
+/// A local type with its own `impl` (and `Self`) inside the body.
+#[track_caller]
+#[alert_on_error]
+fn with_local_impl() -> Result<u32, String> {
+    struct Local(u32);
+    impl Local {
+        fn new() -> Self {
+            Local(3)
+        }
+    }
+    Ok(Local::new().0)
+}
+
 fn main() {
+    let _ = with_local_impl();
     let _: Result<u32, String> = generic("1");
     let _ = only_in_the_body::<u8>();
     let _ = with_impl_trait(1, vec![1, 2]);

@@ -88,8 +88,10 @@ impl<S: SiteFn, C: ContextSlot, F: Future> Future for Watch<S, C, F> {
 /// A future dropped before it completes reports nothing.
 ///
 /// `check` is `Copy` (the macro's captures nothing), so no flag records
-/// that it was used: a poll after completion polls the inner future again,
-/// which panics as any completed future does.
+/// that it was used: a poll after completion — which the `Future` contract
+/// rules out — polls the inner future again; most panic then (`async`
+/// blocks do), and one that answers `Ready` again has its output checked
+/// again.
 pub struct WatchThen<S: SiteFn, F, C: ContextSlot, K> {
     /// The same watch as an `async fn` body's; stamped when the function
     /// returned it (when the call started).

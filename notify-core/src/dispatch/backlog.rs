@@ -188,6 +188,15 @@ impl SinkBacklog {
     /// The worker of a digest sink: sends what waits — one alert alone,
     /// several as a digest — until nothing does.
     async fn drain(&self, state: &Arc<NotifierState>, policy: RetryPolicy) {
+        // However this task ends — even by a panic in a user's sink code —
+        // the next delivery starts a worker again.
+        struct Draining<'a>(&'a AtomicBool);
+        impl Drop for Draining<'_> {
+            fn drop(&mut self) {
+                self.0.store(false, Ordering::Release);
+            }
+        }
+        let _draining = Draining(&self.draining);
         loop {
             let batch: Vec<Waiting> = {
                 let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
@@ -206,47 +215,64 @@ impl SinkBacklog {
                 if more && !self.draining.swap(true, Ordering::AcqRel) {
                     continue;
                 }
+                // Not ours to reset any more (another worker may hold it).
+                std::mem::forget(_draining);
                 return;
             }
             let alerts: Vec<Arc<Alert>> = batch.iter().map(|w| w.alert.clone()).collect();
-            let messages: Vec<Arc<Alert>> = match (alerts.len(), self.sink.digest_room()) {
+            // Each message with the alerts it carries (a digest's parts:
+            // the lines of each; a single alert: itself).
+            let messages: Vec<(Arc<Alert>, u64)> = match (alerts.len(), self.sink.digest_room()) {
                 (2.., Some(room)) => {
                     let cost = |line: &str| self.sink.digest_line_cost(line);
-                    super::digest::messages(&alerts, room, &cost)
-                        .into_iter()
-                        .map(Arc::new)
-                        .collect()
+                    // A sink's `digest_line_cost` is user code: if it
+                    // panics, the alerts go one by one.
+                    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        super::digest::messages(&alerts, room, &cost)
+                    })) {
+                        Ok(parts) => parts
+                            .into_iter()
+                            .map(|m| {
+                                let n = m.digest.len() as u64;
+                                (Arc::new(m), n)
+                            })
+                            .collect(),
+                        Err(_) => alerts.iter().map(|a| (a.clone(), 1)).collect(),
+                    }
                 }
-                _ => alerts.clone(),
+                _ => alerts.iter().map(|a| (a.clone(), 1)).collect(),
             };
-            let digest = alerts.len() > 1;
             let mut failures = Vec::new();
             let mut retryable = false;
-            for message in &messages {
-                if let Err((why, again)) = self.send_one(message, &policy).await {
-                    failures.push(why);
-                    retryable |= again;
+            let (mut delivered, mut failed) = (0u64, 0u64);
+            for (message, carries) in &messages {
+                match self.send_one(message, &policy).await {
+                    Ok(()) => {
+                        delivered += carries;
+                        if message.is_digest() {
+                            Counters::add(&state.counters.coalesced, *carries);
+                            Counters::add(&state.counters.digests, 1);
+                        }
+                    }
+                    Err((why, again)) => {
+                        failed += carries;
+                        failures.push(why);
+                        retryable |= again;
+                    }
                 }
             }
-            // Given up on after retries: kept for the spool.
+            // Given up on after retries: kept for the spool (all of the
+            // batch: a digest's alerts are not told apart once split).
             if !retryable {
                 for waiting in &batch {
                     state.sent(waiting.id);
                 }
             }
-            let n = alerts.len() as u64;
-            if failures.is_empty() {
-                Counters::add(&state.counters.delivered, n);
-                if digest {
-                    Counters::add(&state.counters.coalesced, n);
-                    Counters::add(&state.counters.digests, messages.len() as u64);
-                }
-            } else {
-                // A digest in several messages is failed as a whole if any
-                // of them was: its alerts cannot be told apart any more.
-                Counters::add(&state.counters.failed, n);
-                let what = if digest {
-                    format!("a digest of {n} alerts")
+            Counters::add(&state.counters.delivered, delivered);
+            if failed > 0 {
+                Counters::add(&state.counters.failed, failed);
+                let what = if alerts.len() > 1 {
+                    format!("{failed} of a digest of {} alerts", alerts.len())
                 } else {
                     format!("alert {:?}", alerts[0].title)
                 };
@@ -260,7 +286,6 @@ impl SinkBacklog {
         }
     }
 
-    /// One message, with retries; a panic is contained.
     /// One message, with retries; a panic is contained. An error says
     /// whether a later attempt might succeed.
     async fn send_one(&self, alert: &Alert, policy: &RetryPolicy) -> Result<(), (String, bool)> {

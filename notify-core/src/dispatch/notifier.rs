@@ -113,8 +113,10 @@ fn account(state: &NotifierState) {
     // line of a digest, not as a message of its own.
     let coalesced = (stats.coalesced > 0).then(|| {
         format!(
-            "{} were sent as lines of {} digest messages (several alerts that waited for a chat at once; the most severe in full)",
-            stats.coalesced, stats.digests
+            "{} were sent as lines of digests ({} {}: alerts that waited for a chat at once, the most severe in full)",
+            stats.coalesced,
+            stats.digests,
+            if stats.digests == 1 { "message" } else { "messages" }
         )
     });
     let line = match (parts.is_empty(), coalesced) {
@@ -312,9 +314,6 @@ impl Notifier {
         stats(&self.state)
     }
 
-    /// At the process's exit, after the last flush: one line says what was
-    /// not delivered, if anything (see [`Stats`]). Only the installed
-    /// notifier does this; one you build yourself has `stats()`.
     /// An alert raised in a `fork()` child: not sent (its dispatcher is the
     /// parent's), counted, and said once, on this thread.
     #[cold]
@@ -394,6 +393,9 @@ impl Notifier {
         }
     }
 
+    /// At the process's exit, after the last flush: one line says what was
+    /// not delivered, if anything (see [`Stats`]). Only the installed
+    /// notifier does this; one you build yourself has `stats()`.
     pub(crate) fn account_at_exit(&self) {
         account(&self.state);
     }

@@ -34,6 +34,9 @@
 //! - **Context**: the event's other fields, then each span of its scope
 //!   (innermost first) as `span name = "field=value ..."`; at most
 //!   [`MAX_FIELDS`] entries of at most [`MAX_VALUE_CHARS`] characters each.
+//!   **Spans record what you give them** — `#[instrument]` records every
+//!   argument unless `skip(..)`ped — and alerts go to chats: skip secret
+//!   fields, or turn span fields off with [`Layer::span_fields`]`(false)`.
 //!   The event's fields are formatted only once the event is an alert (not
 //!   for a suppressed repeat); a span's are formatted when it is created,
 //!   while a notifier is installed (afterwards its values are gone).
@@ -113,7 +116,11 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     Layer {
-        inner: EventLayer(PhantomData).with_filter(EventFilter {
+        inner: EventLayer {
+            span_fields: true,
+            _subscriber: PhantomData,
+        }
+        .with_filter(EventFilter {
             min_level: Level::ERROR,
             event_filter: None,
         }),
@@ -130,6 +137,17 @@ impl<S> Layer<S> {
     /// Events at this level and above become alerts (default: `ERROR`).
     pub fn min_level(mut self, level: Level) -> Self {
         self.inner.filter_mut().min_level = level;
+        self
+    }
+
+    /// Whether the fields of the spans around an event go into its alert's
+    /// context (default: yes). They are what `#[instrument]` and your spans
+    /// record — all of a function's arguments, unless `skip(..)`ped, and
+    /// request URIs with their query strings — and an alert goes to a chat:
+    /// turn this off if your spans may hold secrets, or `skip` those fields.
+    /// Off, no span field is formatted or stored at all.
+    pub fn span_fields(mut self, record: bool) -> Self {
+        self.inner.inner_mut().span_fields = record;
         self
     }
 
@@ -264,7 +282,11 @@ impl<S> Filter<S> for EventFilter {
 }
 
 /// The layer behind the filter: records span fields, reports events.
-struct EventLayer<S>(PhantomData<fn(S)>);
+struct EventLayer<S> {
+    /// Whether spans' fields are recorded, for alerts' context.
+    span_fields: bool,
+    _subscriber: PhantomData<fn(S)>,
+}
 
 /// A span's fields, formatted when it was created (and recorded since).
 struct SpanFields(String);
@@ -274,7 +296,7 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: LayerContext<'_, S>) {
-        if !events_wanted() {
+        if !self.span_fields || !events_wanted() {
             return;
         }
         let Some(span) = ctx.span(id) else {
@@ -286,19 +308,34 @@ where
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: LayerContext<'_, S>) {
+        if !self.span_fields {
+            return;
+        }
         let Some(span) = ctx.span(id) else {
             return;
         };
+        // Formatted first (user `Debug` code, which may log), appended under
+        // the extensions' lock after.
+        let mut fields = SpanFieldsVisitor::default();
+        values.record(&mut fields);
+        if fields.out.is_empty() {
+            return;
+        }
         let mut extensions = span.extensions_mut();
         let Some(SpanFields(out)) = extensions.get_mut::<SpanFields>() else {
             return;
         };
-        let mut fields = SpanFieldsVisitor {
-            count: out.matches('=').count(),
-            out: std::mem::take(out),
-        };
-        values.record(&mut fields);
-        *out = fields.out;
+        let room = MAX_SPAN_FIELDS.saturating_sub(out.matches('=').count());
+        for field in fields.out.split(' ').take(room) {
+            if out.len() >= MAX_VALUE_CHARS {
+                break;
+            }
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(field);
+        }
+        crate::render::truncate_in_place(out, MAX_VALUE_CHARS);
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: LayerContext<'_, S>) {
