@@ -412,3 +412,61 @@ fn two_runs_at_once_deliver_each_entry_once_and_damage_is_set_aside() {
     assert!(spool_entries(&dir).is_empty());
     assert!(!dir.join(".tmp-999999999-7").exists());
 }
+
+/// A process killed (SIGKILL) while it writes its spool leaves only whole
+/// entries: every `.json` the next run finds is delivered, none is damaged,
+/// and what was being written when the kill came is never delivered.
+#[cfg(unix)]
+#[test]
+fn a_run_killed_while_it_writes_the_spool_leaves_only_whole_entries() {
+    let dir = spool_dir("killed");
+    let silent = support::never_answers(std::time::Duration::from_secs(60));
+    let mut child = Command::new(unwinding_binary())
+        .arg("spool-many")
+        .env("XDG_STATE_HOME", state_home())
+        .env("FIXTURE_TELEGRAM_URL", &silent)
+        .env("FIXTURE_SPOOL", &dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("fixture runs");
+    // Wait for the first entries, then kill it in the middle of writing.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while spool_entries(&dir).len() < 5 {
+        assert!(std::time::Instant::now() < deadline, "no spool written");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    let entries = spool_entries(&dir).len();
+    assert!(
+        entries < 1000,
+        "the kill came after the whole spool was written"
+    );
+
+    let server = support::telegram::server("123456:TEST-TOKEN", &["42"], &[]);
+    let out = run_with(
+        unwinding_binary(),
+        "spool-read",
+        &[
+            ("FIXTURE_TELEGRAM_URL", &server.url),
+            ("FIXTURE_SPOOL", dir.to_str().unwrap()),
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("not whole entries"), "{stderr}");
+    let texts: Vec<String> = server
+        .accepted()
+        .iter()
+        .map(|r| r.json()["text"].as_str().unwrap_or("").to_owned())
+        .collect();
+    let delivered = (0..1000)
+        .filter(|i| {
+            let needle = format!("spooled failure {i} (delayed)");
+            texts.iter().any(|t| t.contains(&needle))
+        })
+        .count();
+    assert_eq!(delivered, entries, "{stderr}");
+    assert!(spool_entries(&dir).is_empty());
+}
