@@ -64,20 +64,6 @@ pub async fn checksum_wrapped_async(block: &Block) -> Result<u64, Declined> {
     checksum(block)
 }
 
-/// The async fn's body as a sync function that returns the future: the
-/// attribute watches the returned future (its happy path should cost what
-/// the `async fn`'s does).
-#[alert_on_error]
-#[inline(never)]
-pub fn checksum_wrapped_future(
-    block: &Block,
-) -> impl Future<Output = Result<u64, Declined>> + Send + '_ {
-    async move {
-        let block = std::future::ready(block).await;
-        checksum(block)
-    }
-}
-
 /// The same `String` error every time, plain and wrapped: with a notifier
 /// installed, every wrapped call after the first of its window is a
 /// suppressed repeat.
@@ -100,5 +86,19 @@ pub fn poll_to_completion<F: Future>(future: F) -> F::Output {
         if let Poll::Ready(value) = future.as_mut().poll(&mut cx) {
             return value;
         }
+    }
+}
+
+/// The async fn's body as a sync function that returns the future: the
+/// attribute watches the returned future (its happy path should cost what
+/// the `async fn`'s does).
+#[alert_on_error]
+#[inline(never)]
+pub fn checksum_wrapped_future(
+    block: &Block,
+) -> impl Future<Output = Result<u64, Declined>> + Send + '_ {
+    async move {
+        let block = std::future::ready(block).await;
+        checksum(block)
     }
 }
