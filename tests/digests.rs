@@ -185,26 +185,75 @@ fn headlines_that_do_not_fit_one_message_go_in_several() {
         .iter()
         .map(|r| r.json()["text"].as_str().unwrap_or("").to_owned())
         .collect();
-    // The first went alone, before the others queued up behind it.
-    assert!(
-        texts[0].contains("Error: failure 000 &lt;b&gt;"),
-        "{}",
-        texts[0]
-    );
-    for i in 1..120 {
-        // Its line in a digest (the lead's title is in every part's title).
-        let needle =
-            format!("\n[ERROR] Error: failure {i:03} &lt;b&gt;with&lt;/b&gt; &amp; markup");
-        assert_eq!(
-            texts.iter().filter(|t| t.contains(&needle)).count(),
-            1,
-            "{needle}"
-        );
+    // Each alert exactly once: alone (if it found the chat free), or as a
+    // line of a digest (the lead's title is in every part's title, so the
+    // line is what counts).
+    let is_digest = |t: &String| t.contains(" alerts:</b>");
+    for i in 0..120 {
+        let line = format!("\n[ERROR] Error: failure {i:03} &lt;b&gt;with&lt;/b&gt; &amp; markup");
+        let alone = format!("Error: failure {i:03} &lt;b&gt;with");
+        let lines = texts.iter().filter(|t| t.contains(&line)).count();
+        let alone = texts
+            .iter()
+            .filter(|t| !is_digest(t) && t.contains(&alone))
+            .count();
+        assert_eq!(lines + alone, 1, "failure {i:03}");
     }
+    let singles = texts.iter().filter(|t| !is_digest(t)).count() as u64;
     let stats = notifier.stats();
     assert_eq!(stats.delivered, 120);
     assert!(stats.digests >= 2, "{stats:?}");
-    // The first alert went alone, the others as one digest in parts.
-    assert_eq!(stats.coalesced, 119, "{stats:?}");
-    assert_eq!(accepted.len() as u64, 1 + stats.digests);
+    assert_eq!(stats.coalesced + singles, 120, "{stats:?}");
+    assert_eq!(accepted.len() as u64, singles + stats.digests);
+}
+
+/// A sink whose `digest_line_cost` panics (user code) still gets every
+/// alert: one message each instead of a digest, and later alerts too.
+#[test]
+fn a_panicking_digest_line_cost_falls_back_to_one_message_per_alert() {
+    use std::sync::{Arc, Mutex};
+
+    struct Odd(Arc<Mutex<Vec<String>>>);
+    impl Sink for Odd {
+        fn name(&self) -> &str {
+            "odd"
+        }
+        fn send<'a>(
+            &'a self,
+            alert: &'a notify_core::Alert,
+        ) -> notify_core::BoxFuture<'a, Result<(), notify_core::SinkError>> {
+            Box::pin(async move {
+                // Slow enough that the others wait, and would go together.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                self.0.lock().unwrap().push(alert.title.clone());
+                Ok(())
+            })
+        }
+        fn digest_room(&self) -> Option<usize> {
+            Some(1000)
+        }
+        fn digest_line_cost(&self, _line: &str) -> usize {
+            panic!("a bug in a sink's cost function")
+        }
+    }
+    let sent = Arc::new(Mutex::new(Vec::new()));
+    let diagnostics = Diagnostics::default();
+    let notifier = support::builder(&diagnostics, Duration::from_secs(3))
+        .sink(Odd(sent.clone()))
+        .build()
+        .expect("build");
+    for round in 0..2 {
+        for i in 0..5 {
+            notifier.report_error(&std::io::Error::other(format!("failure {round}-{i}")));
+        }
+        assert!(
+            notifier.flush(Duration::from_secs(10)),
+            "{:?}",
+            diagnostics.lines()
+        );
+    }
+    let sent = sent.lock().unwrap().clone();
+    assert_eq!(sent.len(), 10, "{sent:?}");
+    let stats = notifier.stats();
+    assert_eq!((stats.delivered, stats.coalesced), (10, 0), "{stats:?}");
 }

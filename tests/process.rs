@@ -472,3 +472,27 @@ fn a_run_killed_while_it_writes_the_spool_leaves_only_whole_entries() {
     assert_eq!(delivered, entries, "{stderr}");
     assert!(spool_entries(&dir).is_empty());
 }
+
+/// A platform that refuses connections: the deliveries are given up on
+/// after their retries, within the flush. They are said to have failed,
+/// and spooled all the same, for the next run.
+#[test]
+fn deliveries_given_up_on_after_their_retries_are_spooled() {
+    let dir = spool_dir("given-up");
+    let out = run_with(
+        unwinding_binary(),
+        "spool-write",
+        &[
+            ("FIXTURE_TELEGRAM_URL", &support::refused()),
+            ("FIXTURE_SPOOL", dir.to_str().unwrap()),
+            ("FIXTURE_FLUSH_SECS", "30"),
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // The retries ended within the flush: nothing was still in delivery.
+    assert!(!stderr.contains("still being delivered"), "{stderr}");
+    assert!(stderr.contains("deliveries failed"), "{stderr}");
+    assert!(stderr.contains("3 written to the spool"), "{stderr}");
+    assert_eq!(spool_entries(&dir).len(), 3);
+}

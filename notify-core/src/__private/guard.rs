@@ -46,15 +46,6 @@ impl<S: Fn() -> &'static CallSite> SiteFn for S {
     }
 }
 
-/// A call site known at run time (a future returned by a wrapped function
-/// is watched with it): one pointer.
-impl SiteFn for &'static CallSite {
-    #[inline(always)]
-    fn site(&self) -> &'static CallSite {
-        self
-    }
-}
-
 /// Calls the closure that holds a sync body. Through an `FnOnce` bound, so
 /// the closure is an `FnOnce` closure: a body that returns a borrow of a
 /// captured `&mut` argument (`fn get(&mut self) -> Result<&mut T, E>`)

@@ -50,34 +50,7 @@ impl Context {
 /// limit, so a huge value costs no more than a small one.
 #[cold]
 pub fn debug(value: &dyn Debug) -> String {
-    use std::fmt::Write as _;
-    let mut bounded = Bounded {
-        out: String::new(),
-        room: MAX_CONTEXT_CHARS,
-    };
-    if write!(bounded, "{value:?}").is_err() && bounded.room == 0 {
-        bounded.out.push('…');
-    }
-    bounded.out
-}
-
-/// A `fmt::Write` that takes at most `room` more characters, then refuses.
-struct Bounded {
-    out: String,
-    room: usize,
-}
-
-impl std::fmt::Write for Bounded {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        for c in s.chars() {
-            if self.room == 0 {
-                return Err(std::fmt::Error);
-            }
-            self.out.push(c);
-            self.room -= 1;
-        }
-        Ok(())
-    }
+    crate::render::bounded(format_args!("{value:?}"), MAX_CONTEXT_CHARS)
 }
 
 const MAX_CONTEXT_CHARS: usize = 1000;

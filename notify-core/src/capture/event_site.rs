@@ -10,7 +10,7 @@
 //! fingerprints still differ by text.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{OnceLock, RwLock};
 
 use super::site::{CallSite, SitePrefix};
 use crate::alert::Severity;
@@ -35,9 +35,14 @@ type Sites = HashMap<EventKey, &'static CallSite>;
 
 /// The call site of events logged at `key`.
 pub(crate) fn event_site(key: EventKey) -> &'static CallSite {
-    static SITES: OnceLock<Mutex<Sites>> = OnceLock::new();
-    let sites = SITES.get_or_init(|| Mutex::new(HashMap::new()));
-    let mut sites = sites.lock().unwrap_or_else(|p| p.into_inner());
+    static SITES: OnceLock<RwLock<Sites>> = OnceLock::new();
+    let sites = SITES.get_or_init(|| RwLock::new(HashMap::new()));
+    // Most events come from a call site seen before: a shared read, so
+    // threads logging at once do not queue behind each other.
+    if let Some(site) = sites.read().unwrap_or_else(|p| p.into_inner()).get(&key) {
+        return site;
+    }
+    let mut sites = sites.write().unwrap_or_else(|p| p.into_inner());
     if let Some(site) = sites.get(&key) {
         return site;
     }

@@ -56,6 +56,29 @@ struct Waiting {
     _slot: OwnedSemaphorePermit,
 }
 
+/// Why a message was not delivered.
+struct Undelivered {
+    /// The sink's error, or the panic's payload.
+    reason: String,
+    /// A later attempt (another run) might succeed: kept for the spool.
+    retryable: bool,
+    panicked: bool,
+}
+
+impl Undelivered {
+    /// The diagnostic: `sink "x" did not deliver <what>: <reason>`.
+    fn line(&self, sink: &str, what: &str) -> String {
+        if self.panicked {
+            format!(
+                "sink {sink:?} panicked while delivering {what}: {}",
+                self.reason
+            )
+        } else {
+            format!("sink {sink:?} did not deliver {what}: {}", self.reason)
+        }
+    }
+}
+
 /// Alerts taken into one digest at most (each is one line; a digest of
 /// more goes out as several messages anyway).
 const MAX_DIGEST: usize = 500;
@@ -126,31 +149,17 @@ impl SinkBacklog {
             let Ok(_in_flight) = this.in_flight.acquire().await else {
                 return;
             };
-            let delivery = retry::run(&policy, &this.pause, || this.sink.send(&alert));
-            let outcome = CatchUnwind(Box::pin(delivery)).await;
+            let outcome = this.send_one(&alert, &policy).await;
             // Given up on after its retries: kept for the spool.
-            if !matches!(&outcome, Ok(Err(error)) if error.is_retryable()) {
+            if !matches!(&outcome, Err(e) if e.retryable) {
                 state.sent(id);
             }
             match outcome {
-                Ok(Ok(())) => Counters::add(&state.counters.delivered, 1),
-                Ok(Err(error)) => {
+                Ok(()) => Counters::add(&state.counters.delivered, 1),
+                Err(error) => {
                     Counters::add(&state.counters.failed, 1);
-                    state.diagnostics.say(&format!(
-                        "sink {:?} did not deliver alert {:?}: {}",
-                        this.sink.name(),
-                        alert.title,
-                        error.message()
-                    ));
-                }
-                Err(panic) => {
-                    Counters::add(&state.counters.failed, 1);
-                    state.diagnostics.say(&format!(
-                        "sink {:?} panicked while delivering alert {:?}: {}",
-                        this.sink.name(),
-                        alert.title,
-                        payload_text(&*panic)
-                    ));
+                    let what = format!("alert {:?}", alert.title);
+                    state.diagnostics.say(&error.line(this.sink.name(), &what));
                 }
             }
             drop(completion);
@@ -254,10 +263,10 @@ impl SinkBacklog {
                             Counters::add(&state.counters.digests, 1);
                         }
                     }
-                    Err((why, again)) => {
+                    Err(error) => {
                         failed += carries;
-                        failures.push(why);
-                        retryable |= again;
+                        retryable |= error.retryable;
+                        failures.push(error);
                     }
                 }
             }
@@ -276,24 +285,30 @@ impl SinkBacklog {
                 } else {
                     format!("alert {:?}", alerts[0].title)
                 };
-                state.diagnostics.say(&format!(
-                    "sink {:?} did not deliver {what}: {}",
-                    self.sink.name(),
-                    failures.join("; ")
-                ));
+                for error in &failures {
+                    state.diagnostics.say(&error.line(self.sink.name(), &what));
+                }
             }
             drop(batch);
         }
     }
 
-    /// One message, with retries; a panic is contained. An error says
-    /// whether a later attempt might succeed.
-    async fn send_one(&self, alert: &Alert, policy: &RetryPolicy) -> Result<(), (String, bool)> {
+    /// One message, with retries; a panic is contained. The one way every
+    /// delivery of this sink is made, alone or as a digest.
+    async fn send_one(&self, alert: &Alert, policy: &RetryPolicy) -> Result<(), Undelivered> {
         let delivery = retry::run(policy, &self.pause, || self.sink.send(alert));
         match CatchUnwind(Box::pin(delivery)).await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(error)) => Err((error.message().to_owned(), error.is_retryable())),
-            Err(panic) => Err((format!("panicked: {}", payload_text(&*panic)), false)),
+            Ok(Err(error)) => Err(Undelivered {
+                reason: error.message().to_owned(),
+                retryable: error.is_retryable(),
+                panicked: false,
+            }),
+            Err(panic) => Err(Undelivered {
+                reason: payload_text(&*panic),
+                retryable: false,
+                panicked: true,
+            }),
         }
     }
 

@@ -88,7 +88,7 @@ fn account(state: &NotifierState) {
     }
     if stats.dropped > 0 {
         parts.push(format!(
-            "{} dropped (the queue or a sink's backlog was full)",
+            "{} dropped (the queue, a sink's backlog or the spool was full)",
             stats.dropped
         ));
     }
@@ -356,6 +356,8 @@ impl Notifier {
                 .say(&format!("spool {}: {error}", dir.display()));
         }
         if written.evicted > 0 {
+            // Entries of earlier runs deleted to make room: lost, counted.
+            Counters::add(&state.counters.dropped, written.evicted);
             state.diagnostics.say(&format!(
                 "spool {}: {} oldest entries deleted to stay within {} files and {} MB",
                 dir.display(),
@@ -381,15 +383,28 @@ impl Notifier {
                 claimed.bad.join(", ")
             ));
         }
+        let mut left = 0;
         for (file, sink, alert) in claimed.entries {
-            if self.enqueue(QueuedAlert::Spooled(Box::new(alert), sink)) {
+            let seq = self.state.ledger.take_in();
+            let queued = QueuedAlert::Spooled(Box::new(alert), sink);
+            if self.senders.queue.try_send((seq, queued)).is_ok() {
+                Counters::add(&self.state.counters.queued, 1);
                 let _ = std::fs::remove_file(&file);
             } else {
-                // The queue is full: left for the next run, unclaimed.
-                if let Some(name) = file.to_str().and_then(|f| f.rsplit_once(".claimed-")) {
-                    let _ = std::fs::rename(&file, name.0);
+                // The queue is full: the entry stays in the spool, unclaimed,
+                // for the next run (not dropped, so not counted as dropped).
+                self.state.ledger.done(seq);
+                left += 1;
+                if let Some((name, _)) = file.to_str().and_then(|f| f.rsplit_once(".claimed-")) {
+                    let _ = std::fs::rename(&file, name);
                 }
             }
+        }
+        if left > 0 {
+            self.state.diagnostics.say(&format!(
+                "spool {}: {left} entries left for the next run: the queue is full",
+                dir.display()
+            ));
         }
     }
 

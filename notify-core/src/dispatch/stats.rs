@@ -8,8 +8,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub struct Stats {
     /// Alerts accepted into the queue (summaries included).
     pub queued: u64,
-    /// Alerts dropped: the queue was full, or a sink already had
-    /// `queue_capacity` deliveries waiting (counted once per such sink).
+    /// Alerts dropped: the queue was full, a sink already had
+    /// `queue_capacity` deliveries waiting (counted once per such sink), or
+    /// the spool deleted its oldest entries to stay within its bounds.
     pub dropped: u64,
     /// Deliveries (alert × sink) that succeeded.
     pub delivered: u64,

@@ -25,6 +25,39 @@ pub(crate) fn truncate_in_place(text: &mut String, max_chars: usize) -> bool {
     }
 }
 
+/// `args` formatted, at most `max_chars` characters, then `…` if there was
+/// more. Formatting stops at the limit, so a huge value costs no more than
+/// a small one: context values, a logged event's fields.
+pub(crate) fn bounded(args: std::fmt::Arguments<'_>, max_chars: usize) -> String {
+    let mut bounded = Bounded {
+        out: String::new(),
+        room: max_chars,
+    };
+    if bounded.write_fmt(args).is_err() && bounded.room == 0 {
+        bounded.out.push('…');
+    }
+    bounded.out
+}
+
+/// A `fmt::Write` that takes at most `room` more characters, then refuses.
+struct Bounded {
+    out: String,
+    room: usize,
+}
+
+impl std::fmt::Write for Bounded {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        for c in s.chars() {
+            if self.room == 0 {
+                return Err(std::fmt::Error);
+            }
+            self.out.push(c);
+            self.room -= 1;
+        }
+        Ok(())
+    }
+}
+
 /// The header facts of an alert, one `label: value` per line, in the order
 /// every sink shows them.
 pub(crate) fn facts(alert: &Alert) -> Vec<(&'static str, String)> {
@@ -105,14 +138,11 @@ pub(crate) fn digest_line(alert: &Alert) -> String {
     if let Some(repeats) = &alert.repeats {
         let _ = write!(line, " · ×{}", repeats.count);
     }
-    let mut line: String = escape::clean(&line)
+    let line: String = escape::clean(&line)
         .chars()
         .map(|c| if c == '\n' { ' ' } else { c })
         .collect();
-    if truncate_in_place(&mut line, DIGEST_LINE_CHARS - 1) {
-        line.push('…');
-    }
-    line
+    bounded(format_args!("{line}"), DIGEST_LINE_CHARS - 1)
 }
 
 /// `my_app::jobs::export (src/jobs.rs:42)`.

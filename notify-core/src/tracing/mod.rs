@@ -518,15 +518,10 @@ impl Visit for SpanFieldsVisitor {
     }
 }
 
-/// `value` formatted, at most [`MAX_VALUE_CHARS`] characters (cut at a
-/// character boundary, with `…`).
+/// `value` formatted, at most [`MAX_VALUE_CHARS`] characters (then `…`),
+/// formatting no further than that.
 fn bounded(value: fmt::Arguments<'_>) -> String {
-    let mut out = String::new();
-    let _ = out.write_fmt(value);
-    if crate::render::truncate_in_place(&mut out, MAX_VALUE_CHARS) {
-        out.push('…');
-    }
-    out
+    crate::render::bounded(value, MAX_VALUE_CHARS)
 }
 
 #[cfg(test)]
