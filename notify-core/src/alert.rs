@@ -4,12 +4,17 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::{Duration, SystemTime};
 
-/// How urgent an alert is. Ordered: `Warning < Error < Critical`.
+/// How urgent an alert is. Ordered: `Info < Warning < Error < Critical`.
 ///
 /// An `Err` defaults to [`Severity::Error`], a panic to [`Severity::Critical`];
-/// `#[alert_on_error(severity = "...")]` overrides both.
+/// `#[alert_on_error(severity = "...")]` overrides both. `Info` is what a
+/// job's start and success messages are (see `#[monitor]`): every sink
+/// receives them by default; `.min_severity(Severity::Warning)` on a sink
+/// keeps them out of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Severity {
+    /// News, not trouble: a monitored job started or succeeded.
+    Info,
     /// Something is off, nobody needs to get up.
     Warning,
     /// A failure that someone should look at.
@@ -19,9 +24,10 @@ pub enum Severity {
 }
 
 impl Severity {
-    /// The lowercase name: `"warning"`, `"error"` or `"critical"`.
+    /// The lowercase name: `"info"`, `"warning"`, `"error"` or `"critical"`.
     pub const fn as_str(self) -> &'static str {
         match self {
+            Severity::Info => "info",
             Severity::Warning => "warning",
             Severity::Error => "error",
             Severity::Critical => "critical",
@@ -43,7 +49,7 @@ impl fmt::Display for ParseSeverityError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "unknown severity {:?}: expected \"warning\", \"error\" or \"critical\"",
+            "unknown severity {:?}: expected \"info\", \"warning\", \"error\" or \"critical\"",
             self.0
         )
     }
@@ -54,9 +60,10 @@ impl std::error::Error for ParseSeverityError {}
 impl FromStr for Severity {
     type Err = ParseSeverityError;
 
-    /// Parses `warning`, `error` or `critical`, ignoring ASCII case.
+    /// Parses `info`, `warning`, `error` or `critical`, ignoring ASCII case.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim().to_ascii_lowercase().as_str() {
+            "info" => Ok(Severity::Info),
             "warning" | "warn" => Ok(Severity::Warning),
             "error" => Ok(Severity::Error),
             "critical" | "crit" => Ok(Severity::Critical),
@@ -73,17 +80,29 @@ pub enum AlertKind {
     Error,
     /// A function panicked.
     Panic,
-    /// [`report_message`](crate::report_message) was called.
+    /// [`report_message`](crate::report_message) was called (or a
+    /// monitored run was cancelled: its future dropped before it completed).
     Message,
+    /// A monitored job's run started (`#[monitor(notify(start))]`).
+    Started,
+    /// A monitored job's run succeeded (`#[monitor(notify(success))]`, or
+    /// after a [`StillRunning`](AlertKind::StillRunning) alert, which it ends).
+    Succeeded,
+    /// A monitored job's run is still going after its `max_runtime`.
+    StillRunning,
 }
 
 impl AlertKind {
-    /// `"error"`, `"panic"` or `"message"`.
+    /// `"error"`, `"panic"`, `"message"`, `"started"`, `"succeeded"` or
+    /// `"still_running"`.
     pub const fn as_str(self) -> &'static str {
         match self {
             AlertKind::Error => "error",
             AlertKind::Panic => "panic",
             AlertKind::Message => "message",
+            AlertKind::Started => "started",
+            AlertKind::Succeeded => "succeeded",
+            AlertKind::StillRunning => "still_running",
         }
     }
 }
@@ -154,6 +173,53 @@ impl Repeats {
     }
 }
 
+/// For an alert about a monitored job's run (`#[monitor]`): which job, which
+/// run, how long it had run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RunInfo {
+    /// The job's name (`name = "..."`, else the function's): a slug.
+    pub job: String,
+    /// This run's id, a UUID: the same in every alert and heartbeat
+    /// check-in of the run, different for an overlapping run of the job.
+    pub run_id: String,
+    /// How long the run had been going when the alert was raised (zero
+    /// for a start).
+    pub duration: Duration,
+    /// With `success_value`: the `Debug` text of what a successful run
+    /// returned (bounded).
+    pub value: Option<String>,
+    /// True when this alert ends a run whose
+    /// [`StillRunning`](AlertKind::StillRunning) alert was sent: its
+    /// success or failure. Alertmanager resolves the still-running alert.
+    pub ends_still_running: bool,
+}
+
+/// A duration as a person reads it, to the second: `41s`, `3m 12s`,
+/// `2h`, `1d 3h`; under a second, `0.25s`.
+pub(crate) fn human_duration(duration: Duration) -> String {
+    let secs = duration.as_secs();
+    if secs == 0 {
+        let millis = duration.subsec_millis();
+        return if millis == 0 {
+            String::from("0s")
+        } else {
+            format!("{:.2}s", duration.as_secs_f64())
+        };
+    }
+    let (days, hours, minutes, seconds) =
+        (secs / 86_400, secs / 3_600 % 24, secs / 60 % 60, secs % 60);
+    let parts = [(days, "d"), (hours, "h"), (minutes, "m"), (seconds, "s")];
+    let first = parts.iter().position(|(n, _)| *n > 0).unwrap_or(3);
+    // The two largest units: `1d 3h`, not `1d 3h 4m 5s`.
+    parts[first..(first + 2).min(4)]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, unit)| format!("{n}{unit}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// One alert, as every sink receives it.
 ///
 /// Built on the caller's thread, completed (backtrace resolved and trimmed)
@@ -211,6 +277,9 @@ pub struct Alert {
     /// while the rest of this alert is the most severe one in full. Empty
     /// for a single alert. See [`Sink::digest_room`](crate::Sink::digest_room).
     pub digest: Vec<String>,
+    /// Set on an alert about a monitored job's run (`#[monitor]`): its
+    /// start, success, failure or overlong run.
+    pub run: Option<RunInfo>,
 }
 
 impl Alert {
@@ -247,4 +316,21 @@ pub(crate) fn rfc3339(t: SystemTime) -> String {
         time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
     t.format(&format)
         .unwrap_or_else(|_| String::from("1970-01-01T00:00:00Z"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_as_a_person_says_them() {
+        let s = Duration::from_secs;
+        assert_eq!(human_duration(s(41)), "41s");
+        assert_eq!(human_duration(s(192)), "3m 12s");
+        assert_eq!(human_duration(s(7200)), "2h");
+        assert_eq!(human_duration(s(7260)), "2h 1m");
+        assert_eq!(human_duration(s(97_200 + 61)), "1d 3h");
+        assert_eq!(human_duration(Duration::from_millis(250)), "0.25s");
+        assert_eq!(human_duration(Duration::ZERO), "0s");
+    }
 }

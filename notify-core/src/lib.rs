@@ -108,7 +108,9 @@ mod wait;
 #[cfg(feature = "webhook")]
 pub mod webhook;
 
-pub use alert::{Alert, AlertKind, Frame, Location, ParseSeverityError, Repeats, Severity};
+pub use alert::{
+    Alert, AlertKind, Frame, Location, ParseSeverityError, Repeats, RunInfo, Severity,
+};
 pub use config::{
     FlushGuard, NotifierBuilder, SpoolDir, DEFAULT_DEDUP_WINDOW, DEFAULT_FLUSH_TIMEOUT,
     DEFAULT_MAX_FINGERPRINTS, DEFAULT_QUEUE_CAPACITY, DEFAULT_REQUEST_TIMEOUT,
@@ -116,7 +118,7 @@ pub use config::{
 pub use diagnostic::DiagnosticFn;
 pub use dispatch::{Notifier, Stats};
 pub use error::ConfigError;
-pub use notify_macros::alert_on_error;
+pub use notify_macros::{alert_on_error, monitor};
 #[cfg(feature = "alertmanager")]
 pub use sink::Alertmanager;
 #[cfg(feature = "discord")]

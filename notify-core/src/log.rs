@@ -121,10 +121,10 @@ impl Log for Logger {
         if !self.alerts_on(record.metadata()) || !events_wanted() {
             return;
         }
-        let severity = if record.level() == Level::Error {
-            Severity::Error
-        } else {
-            Severity::Warning
+        let severity = match record.level() {
+            Level::Error => Severity::Error,
+            Level::Warn => Severity::Warning,
+            _ => Severity::Info,
         };
         // `log` gives `'static` strings for a call site in the program's own
         // code (the macros' case); others share one record per file slot.

@@ -28,7 +28,7 @@ use std::time::Duration;
 
 use crate::alert::Alert;
 use crate::capture::{
-    install_panic_hook, resolve_and_trim, scoped, Destination, Draft, RawBacktrace,
+    install_panic_hook, resolve_and_trim, scoped, Destination, Draft, RawBacktrace, RunSignal,
 };
 use crate::settings::Settings;
 use crate::storm::RepeatSlot;
@@ -49,16 +49,21 @@ pub fn capture_alerts(f: impl FnOnce()) -> Vec<Alert> {
     let collector = Rc::new(Collector::default());
     scoped(collector.clone(), f);
     let drafts = std::mem::take(&mut *collector.drafts.borrow_mut());
-    drafts
+    let mut alerts: Vec<Alert> = drafts
         .into_iter()
         .map(|(draft, backtrace)| draft.complete(settings(), resolve_and_trim(backtrace)))
-        .collect()
+        .collect();
+    alerts.append(&mut collector.runs.borrow_mut());
+    alerts.sort_by_key(|alert| alert.timestamp);
+    alerts
 }
 
 /// The destination of a test scope: keeps every draft.
 #[derive(Default)]
 struct Collector {
     drafts: RefCell<Vec<(Draft, RawBacktrace)>>,
+    /// Messages about monitored runs, complete already.
+    runs: RefCell<Vec<Alert>>,
 }
 
 impl Destination for Collector {
@@ -77,6 +82,21 @@ impl Destination for Collector {
     }
 
     fn diagnostic(&self, _message: &str) {}
+
+    /// A run's start and success are captured as the messages the chats
+    /// would get (with `notify(start)` / `notify(success)`); its failure is
+    /// captured as its alert, through `accept`.
+    fn run(&self, signal: RunSignal) {
+        let monitor = signal.run().monitor;
+        let wanted = match &signal {
+            RunSignal::Started(..) => monitor.notify_start,
+            RunSignal::Succeeded { .. } => monitor.notify_success,
+            RunSignal::Failed { .. } => false,
+        };
+        if wanted {
+            self.runs.borrow_mut().push(signal.alert(settings(), false));
+        }
+    }
 }
 
 fn settings() -> &'static Settings {

@@ -9,12 +9,35 @@ use syn::parse::{ParseStream, Parser};
 use syn::punctuated::Punctuated;
 use syn::{parenthesized, Ident, LitStr, Path, Token};
 
-/// Every option, in the order the documentation lists them.
+/// Every option of `#[alert_on_error]`, in the order the documentation lists them.
 const OPTIONS: &str = "`severity`, `title`, `sinks`, `context`, `crate`, `result`";
+
+/// Every option of `#[monitor]`.
+const MONITOR_OPTIONS: &str = "`name`, `notify`, `success_value`, `max_runtime`, `severity`, \
+                               `title`, `sinks`, `context`, `crate`, `result`";
+
+/// Which attribute the options are of.
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum Attribute {
+    #[default]
+    AlertOnError,
+    Monitor,
+}
+
+impl Attribute {
+    /// `#[alert_on_error]` or `#[monitor]`, for messages.
+    pub fn written(self) -> &'static str {
+        match self {
+            Attribute::AlertOnError => "`#[alert_on_error]`",
+            Attribute::Monitor => "`#[monitor]`",
+        }
+    }
+}
 
 /// The parsed options. Each one is `None` when it was not written.
 #[derive(Default)]
 pub(crate) struct Args {
+    pub attribute: Attribute,
     pub severity: Option<Severity>,
     pub title: Option<LitStr>,
     pub sinks: Option<Vec<LitStr>>,
@@ -22,6 +45,21 @@ pub(crate) struct Args {
     pub krate: Option<Path>,
     /// The `result` keyword itself, kept for its span.
     pub result: Option<Ident>,
+    /// `#[monitor]`: `name = "..."`.
+    pub name: Option<LitStr>,
+    /// `#[monitor]`: `notify(start, success)`, each keyword if written.
+    pub notify: Option<Notify>,
+    /// `#[monitor]`: the `success_value` keyword.
+    pub success_value: Option<Ident>,
+    /// `#[monitor]`: `max_runtime = ".."`, in milliseconds.
+    pub max_runtime: Option<(LitStr, u64)>,
+}
+
+/// `notify(start, success)`.
+#[derive(Default)]
+pub(crate) struct Notify {
+    pub start: Option<Ident>,
+    pub success: Option<Ident>,
 }
 
 /// `severity = "..."`, with the literal it came from.
@@ -50,8 +88,11 @@ impl Level {
 
 impl Args {
     /// Parses the attribute's arguments (the tokens between the parentheses).
-    pub fn parse(tokens: TokenStream) -> syn::Result<Args> {
-        let mut args = Args::default();
+    pub fn parse(tokens: TokenStream, attribute: Attribute) -> syn::Result<Args> {
+        let mut args = Args {
+            attribute,
+            ..Args::default()
+        };
         syn::meta::parser(|meta| args.parse_one(meta)).parse2(tokens)?;
         Ok(args)
     }
@@ -59,9 +100,62 @@ impl Args {
     fn parse_one(&mut self, meta: ParseNestedMeta) -> syn::Result<()> {
         let name = match meta.path.get_ident() {
             Some(ident) => ident.unraw().to_string(),
-            None => return Err(unknown_option(&meta)),
+            None => return Err(unknown_option(&meta, self.attribute)),
         };
+        let monitor_only = ["name", "notify", "success_value", "max_runtime"];
+        if self.attribute == Attribute::AlertOnError && monitor_only.contains(&name.as_str()) {
+            return Err(meta.error(format!(
+                "`{name}` is an option of `#[monitor]`, not of `#[alert_on_error]`: \
+                 use `#[notify_core::monitor({name} ...)]` to monitor a job"
+            )));
+        }
         match name.as_str() {
+            "name" => {
+                let value = parse_string(&meta, "name = \"nightly-export\"")?;
+                check_job_name(&value.value(), value.span(), "")?;
+                set(&mut self.name, value, &meta)
+            }
+            "notify" => {
+                let items = parse_list(&meta, "notify(start, success)", Ident::parse_any)?;
+                let mut notify = Notify::default();
+                for item in items {
+                    let slot = match item.to_string().as_str() {
+                        "start" => &mut notify.start,
+                        "success" => &mut notify.success,
+                        other => {
+                            return Err(syn::Error::new(
+                                item.span(),
+                                format!(
+                                    "unknown notification `{other}`: `notify(..)` takes `start` and `success` \
+                                     (a failure is always an alert)"
+                                ),
+                            ))
+                        }
+                    };
+                    if slot.is_some() {
+                        return Err(syn::Error::new(
+                            item.span(),
+                            format!("`{item}` is already in `notify(...)`"),
+                        ));
+                    }
+                    *slot = Some(item);
+                }
+                set(&mut self.notify, notify, &meta)
+            }
+            "success_value" => {
+                if !(meta.input.is_empty() || meta.input.peek(Token![,])) {
+                    return Err(meta.error(
+                        "`success_value` takes no value: write `#[monitor(success_value)]`",
+                    ));
+                }
+                let ident = meta.path.get_ident().cloned().expect("one identifier");
+                set(&mut self.success_value, ident, &meta)
+            }
+            "max_runtime" => {
+                let value = parse_string(&meta, "max_runtime = \"2h\"")?;
+                let millis = parse_duration(&value)?;
+                set(&mut self.max_runtime, (value, millis), &meta)
+            }
             "severity" => {
                 let value = parse_string(&meta, "severity = \"error\"")?;
                 let severity = parse_level(value)?;
@@ -116,9 +210,82 @@ impl Args {
                     .expect("checked above: the path is one identifier");
                 set(&mut self.result, ident, &meta)
             }
-            _ => Err(unknown_option(&meta)),
+            _ => Err(unknown_option(&meta, self.attribute)),
         }
     }
+}
+
+/// A job's name is a slug, as heartbeat services take it in a URL:
+/// lowercase ASCII letters, digits, `-` and `_`, at most 100.
+pub(crate) fn check_job_name(name: &str, span: proc_macro2::Span, advice: &str) -> syn::Result<()> {
+    let valid = !name.is_empty()
+        && name.len() <= 100
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if valid {
+        return Ok(());
+    }
+    Err(syn::Error::new(
+        span,
+        format!(
+            "{name:?} is not a valid job name: a job's name is a slug (lowercase ASCII letters, \
+             digits, `-` and `_`, 1 to 100 of them), as heartbeat services take it in a URL{advice}"
+        ),
+    ))
+}
+
+/// `"90s"`, `"15m"`, `"2h"`, `"1h30m"`, `"1d"`, `"500ms"`: milliseconds,
+/// more than zero, at most 365 days.
+fn parse_duration(literal: &LitStr) -> syn::Result<u64> {
+    let text = literal.value();
+    let bad = |why: &str| {
+        syn::Error::new(
+            literal.span(),
+            format!(
+                "{why}: `max_runtime` takes a duration like \"90s\", \"15m\", \"2h\", \"1h30m\" \
+                 or \"1d\" (units: ms, s, m, h, d)"
+            ),
+        )
+    };
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return Err(bad("the duration is empty"));
+    }
+    let mut total: u64 = 0;
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return Err(bad(&format!("expected a number at {rest:?}")));
+        }
+        let number: u64 = rest[..digits]
+            .parse()
+            .map_err(|_| bad("the number is too large"))?;
+        rest = &rest[digits..];
+        let unit_len = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
+        let unit = &rest[..unit_len];
+        let scale = match unit {
+            "ms" => 1,
+            "s" => 1_000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            "d" => 86_400_000,
+            "" => return Err(bad(&format!("{number} has no unit"))),
+            other => return Err(bad(&format!("unknown unit `{other}`"))),
+        };
+        rest = rest[unit_len..].trim_start();
+        total = number
+            .checked_mul(scale)
+            .and_then(|ms| total.checked_add(ms))
+            .ok_or_else(|| bad("the duration is too long"))?;
+    }
+    if total == 0 {
+        return Err(bad("the duration must be more than zero"));
+    }
+    if total > 365 * 86_400_000 {
+        return Err(bad("the duration must be at most 365 days"));
+    }
+    Ok(total)
 }
 
 /// One setter for every option: a second occurrence is an error at its name.
@@ -134,10 +301,14 @@ fn set<T>(slot: &mut Option<T>, value: T, meta: &ParseNestedMeta) -> syn::Result
     Ok(())
 }
 
-fn unknown_option(meta: &ParseNestedMeta) -> syn::Error {
+fn unknown_option(meta: &ParseNestedMeta, attribute: Attribute) -> syn::Error {
     let name = path_text(&meta.path);
+    let options = match attribute {
+        Attribute::AlertOnError => OPTIONS,
+        Attribute::Monitor => MONITOR_OPTIONS,
+    };
     meta.error(format!(
-        "unknown option `{name}`; the options are {OPTIONS}"
+        "unknown option `{name}`; the options are {options}"
     ))
 }
 

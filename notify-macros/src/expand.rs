@@ -11,20 +11,20 @@ use syn::{
     TypeInfer,
 };
 
-use crate::args::Args;
+use crate::args::{Args, Attribute};
 use crate::valid;
 
 /// The whole macro: parse, check, expand. On any mistake the item is emitted
 /// as written next to the `compile_error!`, so one mistake gives one error.
-pub(crate) fn alert_on_error(args: TokenStream, item: TokenStream) -> TokenStream {
+pub(crate) fn expand(args: TokenStream, item: TokenStream, attribute: Attribute) -> TokenStream {
     let func: ItemFn = match syn::parse2(item.clone()) {
         Ok(func) => func,
         Err(_) => {
-            let error = valid::not_a_function(item.clone());
+            let error = valid::not_a_function(item.clone(), attribute);
             return with_error(item, error);
         }
     };
-    let args = match Args::parse(args) {
+    let args = match Args::parse(args, attribute) {
         Ok(args) => args,
         Err(error) => return with_error(func.into_token_stream(), error),
     };
@@ -57,6 +57,38 @@ fn wrap(func: ItemFn, args: &Args) -> TokenStream {
 
     let site = call_site(&private, &sig.ident, args);
     let context = context(&private, args);
+    // `#[monitor]`: the job's static record, and the context slot that
+    // carries the run.
+    let (site, context) = match args.attribute {
+        Attribute::Monitor => (
+            {
+                let monitor = monitor_site(&private, &sig.ident, args);
+                quote!(#site #monitor)
+            },
+            quote!(#private::Monitored::start(&__NOTIFY_MONITOR, #context)),
+        ),
+        Attribute::AlertOnError => (site, context),
+    };
+    // What a success says of the value returned: its `Debug` text with
+    // `success_value` (spanned there, so a value without `Debug` is
+    // reported at the option), else nothing.
+    let success = match &args.success_value {
+        Some(option) => quote_spanned! {option.span()=>
+            |__notify_value| ::core::option::Option::Some(#private::debug(__notify_value))
+        },
+        None => quote!(|_| ::core::option::Option::None),
+    };
+    // A body that returns no value to probe succeeds all the same: a
+    // monitored run must hear it.
+    let success_without_value = |result: TokenStream| match (args.attribute, &args.success_value) {
+        (Attribute::AlertOnError, _) => quote!(let _ = #result;),
+        (Attribute::Monitor, Some(_)) => {
+            quote!(#private::ContextSlot::succeeded(#result, &__notify_result, #success);)
+        }
+        (Attribute::Monitor, None) => {
+            quote!(#private::ContextSlot::succeeded(#result, &(), |_| ::core::option::Option::None);)
+        }
+    };
 
     // The type the body must produce: the return type, with every `impl Trait`
     // left to inference (a `let` cannot name an opaque type).
@@ -171,10 +203,12 @@ fn wrap(func: ItemFn, args: &Args) -> TokenStream {
                         __notify_context,
                         __notify_entered,
                         #describe,
+                        #success,
                     );
             }
         } else {
-            quote!(let _ = (__notify_context, __notify_entered);)
+            let succeeded = success_without_value(quote!(__notify_context));
+            quote!(let _ = __notify_entered; #succeeded)
         };
         return {
             let body = braced(
@@ -275,12 +309,14 @@ fn wrap(func: ItemFn, args: &Args) -> TokenStream {
                                 __notify_context,
                                 __notify_entered,
                                 #describe,
+                                #success,
                             )
                     },
+                    #success,
                 );
         }
     } else {
-        quote!(let _ = __notify_context;)
+        success_without_value(quote!(__notify_context))
     };
     // When this call started (an `Err` that a call inside it reported
     // already is not reported again); only a value can be an `Err`.
@@ -349,6 +385,27 @@ fn call_site(private: &TokenStream, ident: &syn::Ident, args: &Args) -> TokenStr
                 #line,
             ),
             repeats: #private::RepeatSlot::new(),
+        };
+    }
+}
+
+/// `static __NOTIFY_MONITOR: MonitorSite = ...;` of a `#[monitor]`ed function.
+fn monitor_site(private: &TokenStream, ident: &syn::Ident, args: &Args) -> TokenStream {
+    let job = match &args.name {
+        Some(name) => name.clone(),
+        None => LitStr::new(&ident.unraw().to_string(), ident.span()),
+    };
+    let notify = args.notify.as_ref();
+    let start = notify.is_some_and(|n| n.start.is_some());
+    let success = notify.is_some_and(|n| n.success.is_some());
+    let max_runtime_ms = args.max_runtime.as_ref().map_or(0, |(_, ms)| *ms);
+    quote! {
+        static __NOTIFY_MONITOR: #private::MonitorSite = #private::MonitorSite {
+            site: &__NOTIFY_SITE,
+            job: #job,
+            notify_start: #start,
+            notify_success: #success,
+            max_runtime_ms: #max_runtime_ms,
         };
     }
 }
@@ -729,12 +786,15 @@ fn nested_body(
     let refuse = || {
         syn::Error::new(
             at,
-            "`#[alert_on_error]` cannot keep `#[track_caller]` on a method (or a function \
-             that mentions `Self`): its body would run in a closure, which cannot track its \
-             caller on stable Rust, so panics and `Location::caller()` would point inside the \
-             method; move the body into a free `#[track_caller]` function and annotate that \
-             (an associated function that uses its impl's generic parameters cannot be kept \
-             either: the compiler then says \"can't use generic parameters from outer item\")",
+            format!(
+                "{} cannot keep `#[track_caller]` on a method (or a function \
+                 that mentions `Self`): its body would run in a closure, which cannot track its \
+                 caller on stable Rust, so panics and `Location::caller()` would point inside the \
+                 method; move the body into a free `#[track_caller]` function and annotate that \
+                 (an associated function that uses its impl's generic parameters cannot be kept \
+                 either: the compiler then says \"can't use generic parameters from outer item\")",
+                args.attribute.written()
+            ),
         )
     };
     // `Self` in the body, outside items of its own (a local `impl` has its
@@ -777,9 +837,12 @@ fn nested_body(
     }) {
         return Err(syn::Error::new(
             attr.path().span(),
-            "`#[alert_on_error]` cannot keep `#[track_caller]` on a function with a `#[cfg(..)]` \
-             argument: its body runs in a nested `#[track_caller]` fn, and a call cannot leave an \
-             argument out by `cfg`; move the `cfg` to the whole function",
+            format!(
+                "{} cannot keep `#[track_caller]` on a function with a `#[cfg(..)]` \
+                 argument: its body runs in a nested `#[track_caller]` fn, and a call cannot leave \
+                 an argument out by `cfg`; move the `cfg` to the whole function",
+                args.attribute.written()
+            ),
         ));
     }
     let inner_sig = sig.clone();

@@ -1,4 +1,4 @@
-//! The `#[alert_on_error]` attribute of `notify-core`.
+//! The `#[alert_on_error]` and `#[monitor]` attributes of `notify-core`.
 //!
 //! Use it through `notify_core::alert_on_error`: the generated code calls into
 //! `notify_core`, which this crate does not depend on.
@@ -208,5 +208,76 @@ use proc_macro::TokenStream;
 /// reported on another thread meanwhile is recognised — and nothing else.
 #[proc_macro_attribute]
 pub fn alert_on_error(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand::alert_on_error(args.into(), item.into()).into()
+    expand::expand(args.into(), item.into(), args::Attribute::AlertOnError).into()
+}
+
+/// Monitors a function that is one run of a job (a batch job, a cron
+/// task, a daemon's cycle): its failure is an alert with the run's
+/// duration; with `notify(start, success)` its start and success are
+/// messages too; `max_runtime` alerts once when a run goes on too long; and
+/// every run checks in with a heartbeat service, when one is configured.
+///
+/// ```ignore
+/// use notify_core::monitor;
+///
+/// #[monitor(name = "nightly-export", notify(start, success), max_runtime = "2h")]
+/// fn nightly_export(day: Date) -> anyhow::Result<u64> {
+///     /* ... */
+/// }
+/// ```
+///
+/// What it accepts, what stays as it was, which functions report errors,
+/// and how one failure stays one alert: all as for
+/// [`alert_on_error`](macro@alert_on_error), which this attribute is, with
+/// the run around it. A run starts when the function is entered (an
+/// `async fn`: when its future is first polled; a function returning a
+/// future: when it is called) and ends when it returns — an `Ok` or any
+/// value that is not a result is a success — or fails (`Err` or panic).
+/// A future dropped before it completes ends its run as cancelled: a
+/// warning. With no notifier installed a run costs one atomic load.
+///
+/// # Messages
+///
+/// With the host's name, in every sink, at [`Severity::Info`] for news and
+/// as alerts for trouble:
+///
+/// - `nightly-export started on web-1` (with `notify(start)`);
+/// - `nightly-export succeeded in 3m 12s on web-1` (with `notify(success)`,
+///   and the returned value's `Debug` text with `success_value`);
+/// - `nightly-export failed after 41s: disk full` — the alert of the failure
+///   (an `Err` or a panic; severity as for `#[alert_on_error]`), with the
+///   error, its causes, the backtrace and the run's duration;
+/// - `nightly-export still running after 2h` (a warning, once per run, when
+///   `max_runtime` passes; the run goes on). The run's end — success or
+///   failure — is then always told, and resolves it in Alertmanager.
+///
+/// The job thread only stamps the time and draws a run id: messages,
+/// timers and check-ins are the dispatcher's.
+///
+/// # Options
+///
+/// - `name = "nightly-export"`: the job's name, a slug (lowercase ASCII
+///   letters, digits, `-`, `_`), checked at compile time. Default: the
+///   function's name.
+/// - `notify(start, success)`: either or both.
+/// - `success_value`: a success message says what the run returned (its
+///   `Debug` text, bounded; the type must be `Debug`).
+/// - `max_runtime = "90s" | "15m" | "2h" | "1h30m" | "1d"`: checked at
+///   compile time.
+/// - `severity`, `title`, `sinks(..)`, `context(..)`, `crate`: as on
+///   `#[alert_on_error]` (`severity` and `title` apply to the failure; a
+///   `title` replaces the "failed after" one).
+///
+/// # Heartbeat check-ins
+///
+/// With `.heartbeat(url)` or `NOTIFY_HEARTBEAT_URL`, every run checks in
+/// with the healthchecks.io protocol: `<url>/<job>/start`, then `<url>/<job>`
+/// or `<url>/<job>/fail` (the error and backtrace as the body), each with
+/// `?create=1&rid=<run id>`. A check-in that fails never fails or delays
+/// the job.
+///
+/// [`Severity::Info`]: https://docs.rs/notify-core/latest/notify_core/enum.Severity.html
+#[proc_macro_attribute]
+pub fn monitor(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::expand(args.into(), item.into(), args::Attribute::Monitor).into()
 }

@@ -1,14 +1,18 @@
 //! Checks on the annotated item, each error on the token at fault.
 
 use proc_macro2::{Span, TokenStream};
+use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{FnArg, Ident, Item, ItemFn, Pat, ReturnType};
 
-use crate::args::Args;
+use crate::args::{check_job_name, Args, Attribute};
 
 /// The error for an item that is not a function with a body.
-pub(crate) fn not_a_function(item: TokenStream) -> syn::Error {
-    const MESSAGE: &str = "`#[alert_on_error]` can only be applied to a function with a body";
+pub(crate) fn not_a_function(item: TokenStream, attribute: Attribute) -> syn::Error {
+    let message = format!(
+        "{} can only be applied to a function with a body",
+        attribute.written()
+    );
     let span = match syn::parse2::<Item>(item.clone()) {
         Ok(item) => item_keyword(&item),
         // Not an item at all (a trait method without a body, a statement, ...):
@@ -18,7 +22,7 @@ pub(crate) fn not_a_function(item: TokenStream) -> syn::Error {
             .next()
             .map_or_else(Span::call_site, |t| t.span()),
     };
-    syn::Error::new(span, MESSAGE)
+    syn::Error::new(span, message)
 }
 
 /// The keyword that says what the item is (`struct`, `enum`, ...).
@@ -48,9 +52,26 @@ pub(crate) fn check(func: &ItemFn, args: &Args) -> syn::Result<()> {
     if let Some(constness) = &sig.constness {
         return Err(syn::Error::new(
             constness.span,
-            "`#[alert_on_error]` cannot wrap a `const fn`: an alert is sent at run time, \
-             and the wrapper is not const",
+            format!(
+                "{} cannot wrap a `const fn`: an alert is sent at run time, \
+                 and the wrapper is not const",
+                args.attribute.written()
+            ),
         ));
+    }
+    if args.attribute == Attribute::Monitor && args.name.is_none() {
+        // The job's name defaults to the function's: it must be a slug too.
+        let name = sig.ident.unraw().to_string();
+        check_job_name(
+            &name,
+            sig.ident.span(),
+            &format!(
+                "; the job is named after the function unless you name it: \
+                 `#[monitor(name = \"{}\")]`",
+                name.to_lowercase()
+                    .replace(|c: char| !c.is_ascii_alphanumeric(), "-")
+            ),
+        )?;
     }
     if let (Some(result), ReturnType::Default) = (&args.result, &sig.output) {
         return Err(syn::Error::new(

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod discord;
+pub mod healthchecks;
 pub mod slack;
 pub mod telegram;
 

@@ -2,7 +2,7 @@
 //! a panic unwinding out of it. Also what a wrapped call carries for its
 //! report — the call site and the context — in no space when it can.
 
-use crate::capture::{report_unwinding, CallSite, Context};
+use crate::capture::{report_unwinding, CallSite, Context, MonitorSite, RunRef};
 
 /// What a wrapped call keeps for its report: a [`Context`] when the
 /// attribute has `context(...)`, else [`NoContext`], which takes no space —
@@ -11,6 +11,68 @@ use crate::capture::{report_unwinding, CallSite, Context};
 pub trait ContextSlot: Default {
     /// The values, for a report.
     fn into_context(self) -> Context;
+
+    /// The call returned normally — an `Ok`, or a value that is not a
+    /// result: a monitored run succeeded. `describe` gives the returned
+    /// value's text (with `success_value`).
+    #[inline(always)]
+    fn succeeded<T: ?Sized>(self, _value: &T, _describe: impl FnOnce(&T) -> Option<String>) {}
+}
+
+/// The slot of a `#[monitor]`ed call: its run (if someone listens) and the
+/// `context(...)` values. Its run ends by exactly one of: a failure's
+/// report ([`ContextSlot::into_context`] hands the run to it), a success
+/// ([`ContextSlot::succeeded`]), or its `Drop` — the future of the call
+/// dropped before it completed: cancelled.
+pub struct Monitored<C: ContextSlot> {
+    run: Option<RunRef>,
+    context: C,
+}
+
+impl<C: ContextSlot> Monitored<C> {
+    /// Starts a run of `monitor` (one atomic load when nobody listens).
+    #[inline(always)]
+    pub fn start(monitor: &'static MonitorSite, context: C) -> Self {
+        Monitored {
+            run: crate::capture::start_run(monitor),
+            context,
+        }
+    }
+}
+
+impl<C: ContextSlot> Default for Monitored<C> {
+    fn default() -> Self {
+        Monitored {
+            run: None,
+            context: C::default(),
+        }
+    }
+}
+
+impl<C: ContextSlot> ContextSlot for Monitored<C> {
+    fn into_context(mut self) -> Context {
+        let run = self.run.take();
+        let context = std::mem::take(&mut self.context).into_context();
+        match run {
+            Some(run) => context.with_run(run),
+            None => context,
+        }
+    }
+
+    #[inline]
+    fn succeeded<T: ?Sized>(mut self, value: &T, describe: impl FnOnce(&T) -> Option<String>) {
+        if let Some(run) = self.run.take() {
+            crate::capture::run_succeeded(run, describe(value));
+        }
+    }
+}
+
+impl<C: ContextSlot> Drop for Monitored<C> {
+    fn drop(&mut self) {
+        if let Some(run) = self.run.take() {
+            crate::capture::run_cancelled(run);
+        }
+    }
 }
 
 impl ContextSlot for Context {

@@ -15,14 +15,14 @@ mod watch;
 
 pub use crate::alert::Severity;
 pub use crate::capture::{
-    debug, entered, not_entered, CallSite, Context, Entered, ErrorRef, SitePrefix,
+    debug, entered, not_entered, CallSite, Context, Entered, ErrorRef, MonitorSite, SitePrefix,
 };
 pub use crate::storm::RepeatSlot;
 pub use describe::{
     DescribeAsError, DescribeAsErrorSendSync, DescribeDebug, DescribeDisplay, DescribeError,
     DescribeNothing, DescribeText, IntoErrorRef, NotReportable, PlainText, Wrap,
 };
-pub use guard::{call_once, ContextSlot, NoContext, PanicGuard, SiteFn};
+pub use guard::{call_once, ContextSlot, Monitored, NoContext, PanicGuard, SiteFn};
 pub use probe::{
     BoxedDynFuture, KindBoxedFuture, KindFuture, KindOther, KindResult, OutputOther, OutputResult,
     Probe, ProbeBoxedFuture, ProbeFuture, ProbeOther, ProbeResult,

@@ -112,7 +112,8 @@ pub struct KindResult;
 impl KindResult {
     /// Reports `value` if it is an `Err` (outlined and cold), and returns it.
     #[inline(always)]
-    pub fn handle<T, E, S, C, D, K>(
+    #[allow(clippy::too_many_arguments)]
+    pub fn handle<T, E, S, C, D, K, V>(
         self,
         value: Result<T, E>,
         site: S,
@@ -120,36 +121,43 @@ impl KindResult {
         entered: Entered,
         describe: D,
         _check: K,
+        success: V,
     ) -> Result<T, E>
     where
         S: SiteFn,
         C: ContextSlot,
         D: for<'e> FnOnce(&'e E) -> ErrorRef<'e>,
         K: FnOnce(Infallible, C, Entered) -> Infallible,
+        V: for<'v> FnOnce(&'v T) -> Option<String>,
     {
-        self.handle_output(value, site.site(), context, entered, describe)
+        self.handle_output(value, site.site(), context, entered, describe, success)
     }
 
     /// [`handle`](Self::handle) for a future's output.
     #[inline(always)]
-    pub fn handle_output<T, E, C, D>(
+    pub fn handle_output<T, E, C, D, V>(
         self,
         value: Result<T, E>,
         site: &'static CallSite,
         context: C,
         entered: Entered,
         describe: D,
+        success: V,
     ) -> Result<T, E>
     where
         C: ContextSlot,
         D: for<'e> FnOnce(&'e E) -> ErrorRef<'e>,
+        V: for<'v> FnOnce(&'v T) -> Option<String>,
     {
-        if value.is_err() {
+        match &value {
             // `black_box` after the call: never a tail call, so the wrapped
             // function's own frame is in the backtrace.
-            std::hint::black_box(report_result(site, value, context, entered, describe))
-        } else {
-            value
+            Err(_) => std::hint::black_box(report_result(site, value, context, entered, describe)),
+            Ok(ok) => {
+                // Nothing, unless the call is a monitored run's.
+                context.succeeded(ok, success);
+                value
+            }
         }
     }
 }
@@ -160,35 +168,44 @@ pub struct KindOther;
 impl KindOther {
     /// Returns `value`.
     #[inline(always)]
-    pub fn handle<R, S, C, D, K>(
+    #[allow(clippy::too_many_arguments)]
+    pub fn handle<R, S, C, D, K, V>(
         self,
         value: R,
         _site: S,
-        _context: C,
+        context: C,
         _entered: Entered,
         _describe: D,
         _check: K,
+        success: V,
     ) -> R
     where
+        C: ContextSlot,
         D: for<'e> FnOnce(&'e Infallible) -> ErrorRef<'e>,
         K: FnOnce(Infallible, C, Entered) -> Infallible,
+        V: for<'v> FnOnce(&'v R) -> Option<String>,
     {
+        context.succeeded(&value, success);
         value
     }
 
     /// [`handle`](Self::handle) for a future's output.
     #[inline(always)]
-    pub fn handle_output<R, C, D>(
+    pub fn handle_output<R, C, D, V>(
         self,
         value: R,
         _site: &'static CallSite,
-        _context: C,
+        context: C,
         _entered: Entered,
         _describe: D,
+        success: V,
     ) -> R
     where
+        C: ContextSlot,
         D: for<'e> FnOnce(&'e Infallible) -> ErrorRef<'e>,
+        V: for<'v> FnOnce(&'v R) -> Option<String>,
     {
+        context.succeeded(&value, success);
         value
     }
 }
@@ -199,7 +216,8 @@ pub struct KindBoxedFuture;
 impl KindBoxedFuture {
     /// The future, watched: its panics and its output checked by `check`.
     #[inline]
-    pub fn handle<B, S, C, D, K>(
+    #[allow(clippy::too_many_arguments)]
+    pub fn handle<B, S, C, D, K, V>(
         self,
         value: B,
         site: S,
@@ -207,6 +225,7 @@ impl KindBoxedFuture {
         _entered: Entered,
         _describe: D,
         check: K,
+        _success: V,
     ) -> B
     where
         B: BoxedDynFuture,
@@ -214,6 +233,7 @@ impl KindBoxedFuture {
         C: ContextSlot + Send + Sync + 'static,
         D: for<'e> FnOnce(&'e Infallible) -> ErrorRef<'e>,
         K: FnOnce(B::Output, C, Entered) -> B::Output + Copy + Send + Sync + 'static,
+        V: for<'v> FnOnce(&'v Infallible) -> Option<String>,
     {
         value.watched(site, context, check)
     }
@@ -225,7 +245,8 @@ pub struct KindFuture;
 impl KindFuture {
     /// The future, watched: its panics and its output checked by `check`.
     #[inline]
-    pub fn handle<F, S, C, D, K>(
+    #[allow(clippy::too_many_arguments)]
+    pub fn handle<F, S, C, D, K, V>(
         self,
         value: F,
         site: S,
@@ -233,6 +254,7 @@ impl KindFuture {
         _entered: Entered,
         _describe: D,
         check: K,
+        _success: V,
     ) -> WatchThen<S, F, C, K>
     where
         F: Future,
@@ -240,6 +262,7 @@ impl KindFuture {
         C: ContextSlot,
         D: for<'e> FnOnce(&'e Infallible) -> ErrorRef<'e>,
         K: FnOnce(F::Output, C, Entered) -> F::Output + Copy,
+        V: for<'v> FnOnce(&'v Infallible) -> Option<String>,
     {
         WatchThen::new(site, context, value, check)
     }

@@ -3,46 +3,69 @@
 
 use std::fmt::Debug;
 
+use super::run::RunRef;
+
 /// The `Debug` text of the `context(...)` arguments, formatted on entry, and
 /// only when a notifier is installed.
 #[derive(Debug, Default)]
-// One pointer wide (not a `Vec`'s three words): it lives in every wrapped
-// call's frame and every `async fn`'s state, and is almost always empty.
+// Two pointers (not a `Vec`'s three words and a run's six): it lives in
+// every wrapped call's frame and every `async fn`'s state, and is almost
+// always empty.
 #[allow(clippy::box_collection)]
-pub struct Context(Option<Box<Vec<(&'static str, String)>>>);
+pub struct Context {
+    values: Option<Box<Vec<(&'static str, String)>>>,
+    /// The monitored run a failure ends (`#[monitor]`).
+    run: Option<Box<RunRef>>,
+}
 
 impl Context {
     /// Runs `f` only if a notifier is installed (one atomic load otherwise).
     #[inline]
     pub fn capture(f: impl FnOnce() -> Vec<(&'static str, String)>) -> Self {
         if super::listening::is_listening() {
-            Context(Some(Box::new(f())))
+            Context::of_values(f())
         } else {
-            Context(None)
+            Context::none()
         }
     }
 
     /// The values, name and `Debug` text.
     pub(crate) fn into_values(self) -> Vec<(&'static str, String)> {
-        self.0.map(|values| *values).unwrap_or_default()
+        self.values.map(|values| *values).unwrap_or_default()
     }
 
     /// No context.
     #[inline]
     pub const fn none() -> Self {
-        Context(None)
+        Context {
+            values: None,
+            run: None,
+        }
     }
 
     /// These values (for tests).
     #[cfg(test)]
     pub(crate) fn of(values: Vec<(&'static str, String)>) -> Self {
-        Context(Some(Box::new(values)))
+        Context::of_values(values)
     }
 
     /// These values, already formatted and bounded (a logged event's).
-    #[cfg(any(feature = "tracing", feature = "log"))]
     pub(crate) fn of_values(values: Vec<(&'static str, String)>) -> Self {
-        Context(Some(Box::new(values)))
+        Context {
+            values: Some(Box::new(values)),
+            run: None,
+        }
+    }
+
+    /// The same, about a failure that ends `run`.
+    pub(crate) fn with_run(mut self, run: RunRef) -> Self {
+        self.run = Some(Box::new(run));
+        self
+    }
+
+    /// The run this failure ends, if any.
+    pub(crate) fn take_run(&mut self) -> Option<RunRef> {
+        self.run.take().map(|run| *run)
     }
 }
 

@@ -11,6 +11,7 @@ use std::time::Duration;
 use super::backtrace::RawBacktrace;
 use super::draft::Draft;
 use super::listening::{global_installed, scope_ended, scope_started};
+use super::run::RunSignal;
 use crate::storm::RepeatSlot;
 
 /// What capture hands its drafts to.
@@ -35,6 +36,9 @@ pub(crate) trait Destination {
 
     /// One line about the notifier itself.
     fn diagnostic(&self, message: &str);
+
+    /// A monitored run started or ended (see `run`). Never blocks.
+    fn run(&self, signal: RunSignal);
 }
 
 static GLOBAL: OnceLock<&'static (dyn Destination + Sync)> = OnceLock::new();

@@ -1,12 +1,13 @@
 //! The draft of an alert: what the caller's thread formats (the error is
 //! only borrowed), completed into an [`Alert`] on the dispatcher thread.
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use super::context::Context;
+use super::run::RunRef;
 use super::site::Origin;
 use super::subject::{ErrorRef, Subject};
-use crate::alert::{Alert, AlertKind, Frame, Severity};
+use crate::alert::{Alert, AlertKind, Frame, RunInfo, Severity};
 use crate::settings::Settings;
 
 /// The part of an alert that only the caller's thread can make: the error's
@@ -25,6 +26,8 @@ pub(crate) struct Draft {
     context: Context,
     /// A title of its own (a logged event's message), else the default.
     title: Option<String>,
+    /// The monitored run this failure ends, and how long it had run.
+    run: Option<(RunRef, Duration)>,
     pub(crate) fingerprint: u64,
     pub(crate) dropped: u64,
 }
@@ -35,13 +38,19 @@ impl Draft {
         &self.message
     }
 
+    /// The monitored run this failure ends, if any.
+    pub(crate) fn run(&self) -> Option<RunRef> {
+        self.run.map(|(run, _)| run)
+    }
+
     /// Formats what the caller's thread must: the error is only borrowed.
     pub(crate) fn new(
         origin: Origin,
         subject: &Subject<'_>,
-        context: Context,
+        mut context: Context,
         fingerprint: u64,
     ) -> Draft {
+        let run = context.take_run().map(|run| (run, run.started.elapsed()));
         let site_severity = match origin {
             Origin::Site(site) | Origin::Event(site) => site.severity,
             Origin::Caller(_) => None,
@@ -99,6 +108,7 @@ impl Draft {
             timestamp: SystemTime::now(),
             context,
             title,
+            run,
             fingerprint,
             dropped: 0,
         }
@@ -138,6 +148,7 @@ impl Draft {
             timestamp,
             context,
             title: own_title,
+            run,
             fingerprint,
             dropped,
         } = self;
@@ -167,6 +178,17 @@ impl Draft {
                 location.function = function.to_owned();
             }
         }
+        // A monitored run's failure says how long it ran, unless the
+        // attribute gave a title.
+        let own_title = own_title.or_else(|| match (&run, site_title) {
+            (Some((run, duration)), None) => Some(run_failure_title(
+                run.monitor.job,
+                kind,
+                *duration,
+                &message,
+            )),
+            _ => None,
+        });
         let title = match (site_title, origin) {
             _ if own_title.is_some() => own_title.unwrap_or_default(),
             (Some(title), _) => title.to_owned(),
@@ -204,7 +226,27 @@ impl Draft {
             fingerprint,
             sinks: sinks.iter().map(|s| (*s).to_owned()).collect(),
             digest: Vec::new(),
+            run: run.map(|(run, duration)| RunInfo {
+                job: run.monitor.job.to_owned(),
+                run_id: run.run_id(),
+                duration,
+                value: None,
+                ends_still_running: false,
+            }),
         }
+    }
+}
+
+/// `nightly-export failed after 41s: disk full`, `nightly-export cancelled
+/// after 12s`.
+fn run_failure_title(job: &str, kind: AlertKind, duration: Duration, message: &str) -> String {
+    let duration = crate::alert::human_duration(duration);
+    match kind {
+        AlertKind::Message if message == super::run::CANCELLED => {
+            format!("{job} cancelled after {duration}")
+        }
+        AlertKind::Panic => format!("{job} panicked after {duration}: {}", first_line(message)),
+        _ => format!("{job} failed after {duration}: {}", first_line(message)),
     }
 }
 

@@ -72,9 +72,15 @@ fn site_of(key: EventKey) -> CallSite {
 
 /// The shared record of events past [`MAX_SITES`].
 fn overflow(severity: Severity) -> &'static CallSite {
-    static SITES: OnceLock<[CallSite; 3]> = OnceLock::new();
+    static SITES: OnceLock<[CallSite; 4]> = OnceLock::new();
     let sites = SITES.get_or_init(|| {
-        [Severity::Warning, Severity::Error, Severity::Critical].map(|severity| {
+        [
+            Severity::Info,
+            Severity::Warning,
+            Severity::Error,
+            Severity::Critical,
+        ]
+        .map(|severity| {
             site_of(EventKey {
                 module_path: "",
                 file: "",
@@ -85,8 +91,9 @@ fn overflow(severity: Severity) -> &'static CallSite {
         })
     });
     match severity {
-        Severity::Warning => &sites[0],
-        Severity::Error => &sites[1],
-        Severity::Critical => &sites[2],
+        Severity::Info => &sites[0],
+        Severity::Warning => &sites[1],
+        Severity::Error => &sites[2],
+        Severity::Critical => &sites[3],
     }
 }

@@ -16,6 +16,7 @@ mod listening;
 mod panic_hook;
 mod propagation;
 mod report;
+mod run;
 mod site;
 mod subject;
 
@@ -30,6 +31,11 @@ pub(crate) use panic_hook::{install_panic_hook, payload_text, report_unwinding};
 pub(crate) use propagation::first_reports;
 pub use propagation::{entered, not_entered, Entered};
 pub(crate) use report::{report, Report};
+pub use run::MonitorSite;
+pub(crate) use run::{
+    cancelled as run_cancelled, start as start_run, still_running_alert,
+    succeeded as run_succeeded, RunRef, RunSignal,
+};
 pub(crate) use site::Origin;
 pub use site::{CallSite, SitePrefix};
 pub use subject::ErrorRef;

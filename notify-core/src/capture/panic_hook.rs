@@ -86,10 +86,20 @@ pub(crate) fn report_unwinding(site: &'static CallSite, context: Context) {
                 .context(context)
                 .backtrace(backtrace),
         ),
-        Stash::Reported => {}
+        Stash::Reported => end_run(context, "panicked (reported where it happened)"),
         // Unwinding, but our hook never ran on this thread: the panic was
         // re-raised (`resume_unwind`), or our hook was replaced.
-        Stash::Empty => hook_replaced(),
+        Stash::Empty => {
+            hook_replaced();
+            end_run(context, "panicked");
+        }
+    }
+}
+
+/// A monitored run whose panic is not reported here still ends.
+fn end_run(mut context: Context, text: &str) {
+    if let Some(run) = context.take_run() {
+        super::run::ended_by_panic(run, text);
     }
 }
 

@@ -150,6 +150,7 @@ fn deliver_to(destination: &dyn Destination, report: Report<'_>) {
         if report.entered.is_some() {
             repeated(fingerprint);
         }
+        end_run_unreported(destination, report);
         return;
     }
     if report.entered.is_some()
@@ -158,6 +159,7 @@ fn deliver_to(destination: &dyn Destination, report: Report<'_>) {
         // The failure an inner annotated call reported, propagating: not a
         // first alert after all.
         destination.withdraw(fingerprint);
+        end_run_unreported(destination, report);
         return;
     }
     let Report {
@@ -188,6 +190,14 @@ fn deliver_to(destination: &dyn Destination, report: Report<'_>) {
         fingerprint,
         record,
     );
+}
+
+/// A monitored run's failure whose alert is not sent still ends the run.
+#[inline(always)]
+fn end_run_unreported(destination: &dyn Destination, mut report: Report<'_>) {
+    if let Some(run) = report.context.take_run() {
+        super::run::failed_unreported(destination, run, report.subject.text());
+    }
 }
 
 /// An admitted report: the backtrace (unless the panic hook took it), the

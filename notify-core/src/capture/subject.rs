@@ -57,6 +57,20 @@ impl Subject<'_> {
         }
     }
 
+    /// The text an alert about this would have (a run's failure that is
+    /// not alerted, for its heartbeat check-in).
+    pub(crate) fn text(&self) -> String {
+        match self {
+            Subject::Error(ErrorRef::Error(e)) => e.to_string(),
+            Subject::Error(ErrorRef::Text(text)) => (*text).to_owned(),
+            Subject::Error(ErrorRef::Display(e)) => e.to_string(),
+            Subject::Error(ErrorRef::Debug(e)) => format!("{e:?}"),
+            Subject::Panic(info) => format!("panicked: {}", info.message),
+            Subject::Message(_, text) => (*text).to_owned(),
+            Subject::Event(event) => event.text().to_owned(),
+        }
+    }
+
     /// Streams the text into a fingerprint (which has taken in the kind),
     /// without allocating.
     #[inline]

@@ -57,6 +57,8 @@ pub struct NotifierBuilder {
     pub(super) defaulted_to_console: bool,
     /// `None`: the default directory; `Some(None)`: no spool.
     pub(super) spool_dir: Option<Option<PathBuf>>,
+    /// `.heartbeat(url)`, and the name of the field it came from.
+    pub(super) heartbeat: Option<(String, &'static str)>,
 }
 
 impl fmt::Debug for NotifierBuilder {
@@ -79,6 +81,11 @@ impl fmt::Debug for NotifierBuilder {
             .field("request_timeout", &self.request_timeout)
             .field("flush_timeout", &self.flush_timeout)
             .field("spool_dir", &self.spool_dir)
+            .field(
+                "heartbeat",
+                // The URL holds the ping key.
+                &self.heartbeat.as_ref().map(|_| "<redacted>"),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -97,6 +104,7 @@ impl Default for NotifierBuilder {
             diagnostics: None,
             defaulted_to_console: false,
             spool_dir: None,
+            heartbeat: None,
         }
     }
 }
@@ -180,6 +188,34 @@ impl NotifierBuilder {
         self
     }
 
+    /// Where monitored jobs (`#[monitor]`) check in, with the
+    /// [healthchecks.io](https://healthchecks.io) ping protocol (the hosted
+    /// service, a self-hosted instance, or any compatible one): the base
+    /// URL with your project's ping key, `https://hc-ping.com/<ping-key>`.
+    /// Every run pings `<url>/<job>/start` when it starts, then `<url>/<job>`
+    /// when it succeeds or `<url>/<job>/fail` (with the error and the
+    /// backtrace as the body) when it fails, with `?create=1` (a new job's
+    /// check is created by its first ping) and the run's id as `rid`.
+    /// `NOTIFY_HEARTBEAT_URL` sets it from the environment.
+    ///
+    /// The service is what notices a run that never happened. Check-ins are
+    /// made by the dispatcher, never on the job's thread, retried like any
+    /// delivery (a 429 is waited out); one that fails is said once as a
+    /// diagnostic and never fails or delays the job. The URL holds the ping
+    /// key: it never appears in `Debug`, errors or diagnostics. Needs an
+    /// HTTP sink's feature (any of them: they bring the HTTP client).
+    ///
+    /// ```
+    /// let builder = notify_core::Notifier::builder()
+    ///     .heartbeat("https://hc-ping.com/fH3o-example-ping-key");
+    /// assert!(!format!("{builder:?}").contains("fH3o"));
+    /// # drop(builder);
+    /// ```
+    pub fn heartbeat(mut self, url: impl Into<String>) -> Self {
+        self.heartbeat = Some((url.into(), "heartbeat"));
+        self
+    }
+
     /// Where the notifier's own diagnostics go (default: one line on stderr
     /// each). They never contain secrets.
     pub fn on_diagnostic(mut self, f: impl Fn(&str) + Send + Sync + 'static) -> Self {
@@ -224,6 +260,10 @@ impl NotifierBuilder {
             Some(dir) => dir,
             None => crate::dispatch::default_spool_dir(&settings.app_name),
         };
+        // Checked by `validate`.
+        let heartbeat = self
+            .heartbeat
+            .and_then(|(url, field)| heartbeat_sink(field, &url).ok().flatten());
         NotifierOptions {
             settings,
             sinks: self.sinks,
@@ -234,6 +274,7 @@ impl NotifierBuilder {
             flush_timeout: self.flush_timeout,
             diagnostics: self.diagnostics,
             spool,
+            heartbeat,
         }
     }
 
@@ -261,6 +302,9 @@ impl NotifierBuilder {
                     self.max_fingerprints
                 ),
             ));
+        }
+        if let Some((url, field)) = &self.heartbeat {
+            heartbeat_sink(field, url)?;
         }
         if self.request_timeout.is_zero() {
             return Err(ConfigError::new(
@@ -353,4 +397,27 @@ impl From<String> for SpoolDir {
     fn from(dir: String) -> Self {
         SpoolDir(Some(PathBuf::from(dir)))
     }
+}
+
+/// The heartbeat's sink for `url` (set in `field`).
+#[cfg(feature = "http")]
+fn heartbeat_sink(
+    field: &str,
+    url: &str,
+) -> Result<Option<Box<dyn crate::sink::Sink>>, ConfigError> {
+    let heartbeat = crate::sink::heartbeat::Heartbeat::new(field, url)?;
+    Ok(Some(Box::new(heartbeat)))
+}
+
+/// Without an HTTP sink's feature there is no HTTP client to check in with.
+#[cfg(not(feature = "http"))]
+fn heartbeat_sink(
+    field: &str,
+    _url: &str,
+) -> Result<Option<Box<dyn crate::sink::Sink>>, ConfigError> {
+    Err(ConfigError::new(
+        field,
+        "needs an HTTP sink's cargo feature (telegram, slack, discord, webhook or alertmanager): \
+         notify-core was built without an HTTP client",
+    ))
 }

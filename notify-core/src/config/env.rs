@@ -43,6 +43,9 @@ impl NotifierBuilder {
                 builder.spool_dir(dir)
             };
         }
+        if let Some(url) = get("NOTIFY_HEARTBEAT_URL") {
+            builder.heartbeat = Some((url, "NOTIFY_HEARTBEAT_URL"));
+        }
         builder.sinks.extend(crate::sink::from_env(&get)?);
         if builder.sinks.is_empty() {
             builder.sinks.push(SinkGroup::new(Console::new()));

@@ -45,6 +45,9 @@ pub(crate) struct SinkBacklog {
     queue: Mutex<VecDeque<Waiting>>,
     /// Whether that worker task is running.
     draining: AtomicBool,
+    /// Whether deliveries not done at exit go to the spool (not the
+    /// heartbeat's: a check-in is about now, not a later run).
+    spooled: bool,
 }
 
 /// A delivery waiting in a digest sink's queue.
@@ -100,6 +103,16 @@ impl SinkBacklog {
             missed: AtomicU64::new(0),
             queue: Mutex::new(VecDeque::new()),
             draining: AtomicBool::new(false),
+            spooled: true,
+        }
+    }
+
+    /// A backlog on the dispatcher's own runtime whose deliveries are never
+    /// spooled: the heartbeat's.
+    pub(crate) fn not_spooled(sink: Box<dyn Sink>, capacity: usize) -> Self {
+        SinkBacklog {
+            spooled: false,
+            ..SinkBacklog::new(sink, capacity, None)
         }
     }
 
@@ -127,7 +140,11 @@ impl SinkBacklog {
             own.dropped += missed;
             Arc::new(own)
         };
-        let id = state.sending(self.sink.name(), &alert);
+        let id = if self.spooled {
+            state.sending(self.sink.name(), &alert)
+        } else {
+            u64::MAX
+        };
         if self.sink.digest_room().is_some() {
             self.enqueue(
                 Waiting {

@@ -23,6 +23,7 @@ pub(crate) mod digest;
 mod flush;
 mod notifier;
 mod resolver;
+mod runs;
 mod sink_thread;
 mod spool;
 mod state;

@@ -14,7 +14,7 @@ use super::worker::Dispatcher;
 use crate::alert::Severity;
 use crate::capture::{
     mark_notifier_thread, report, Destination, Draft, ErrorRef, Origin, RawBacktrace, Report,
-    Subject,
+    RunSignal, Subject,
 };
 use crate::diagnostic::{DiagnosticFn, Diagnostics};
 use crate::error::ConfigError;
@@ -35,6 +35,8 @@ pub(crate) struct NotifierOptions {
     pub(crate) diagnostics: Option<DiagnosticFn>,
     /// The spool directory, resolved (`None`: no spool).
     pub(crate) spool: Option<std::path::PathBuf>,
+    /// Where monitored runs check in (`.heartbeat(url)`), if anywhere.
+    pub(crate) heartbeat: Option<Box<dyn crate::sink::Sink>>,
 }
 
 /// A running notifier: a queue, a dispatcher thread, its sinks.
@@ -217,6 +219,7 @@ impl Notifier {
             policy,
             transport,
             options.queue_capacity,
+            options.heartbeat,
         );
         let spawned = std::thread::Builder::new()
             .name(String::from("notify-dispatcher"))
@@ -456,6 +459,14 @@ impl Destination for Notifier {
 
     fn diagnostic(&self, message: &str) {
         self.state.diagnostics.say(message);
+    }
+
+    fn run(&self, signal: RunSignal) {
+        if self.state.orphaned() {
+            self.orphaned_alert();
+            return;
+        }
+        self.enqueue(QueuedAlert::Run(signal));
     }
 }
 

@@ -26,7 +26,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use crate::alert::{Alert, AlertKind, Frame, Location, Repeats, Severity};
+use crate::alert::{Alert, AlertKind, Frame, Location, Repeats, RunInfo, Severity};
 
 /// Entries kept at most.
 pub(crate) const MAX_FILES: usize = 1000;
@@ -306,6 +306,10 @@ struct AlertRecord {
     fingerprint: u64,
     sinks: Vec<String>,
     digest: Vec<String>,
+    /// A monitored run's job, run id, duration (ms), value and whether it
+    /// ends a still-running alert.
+    #[serde(default)]
+    run: Option<(String, String, u64, Option<String>, bool)>,
 }
 
 fn millis(t: SystemTime) -> u64 {
@@ -350,6 +354,15 @@ impl From<&Alert> for AlertRecord {
             fingerprint: a.fingerprint,
             sinks: a.sinks.clone(),
             digest: a.digest.clone(),
+            run: a.run.as_ref().map(|r| {
+                (
+                    r.job.clone(),
+                    r.run_id.clone(),
+                    r.duration.as_millis().min(u128::from(u64::MAX)) as u64,
+                    r.value.clone(),
+                    r.ends_still_running,
+                )
+            }),
         }
     }
 }
@@ -360,6 +373,9 @@ impl AlertRecord {
             "error" => AlertKind::Error,
             "panic" => AlertKind::Panic,
             "message" => AlertKind::Message,
+            "started" => AlertKind::Started,
+            "succeeded" => AlertKind::Succeeded,
+            "still_running" => AlertKind::StillRunning,
             _ => return None,
         };
         let severity: Severity = self.severity.parse().ok()?;
@@ -400,6 +416,15 @@ impl AlertRecord {
             fingerprint: self.fingerprint,
             sinks: self.sinks,
             digest: self.digest,
+            run: self.run.map(
+                |(job, run_id, duration_ms, value, ends_still_running)| RunInfo {
+                    job,
+                    run_id,
+                    duration: Duration::from_millis(duration_ms),
+                    value,
+                    ends_still_running,
+                },
+            ),
         })
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::flush::DeliveryLedger;
 use super::stats::Counters;
 use crate::alert::Alert;
-use crate::capture::{Draft, RawBacktrace};
+use crate::capture::{Draft, RawBacktrace, RunSignal};
 use crate::diagnostic::Diagnostics;
 use crate::settings::Settings;
 use crate::storm::{StormControl, Summary};
@@ -79,6 +79,8 @@ pub(crate) enum QueuedAlert {
     /// An alert a previous run spooled, for the sink of that name (or, if
     /// there is none, wherever it routes).
     Spooled(Box<Alert>, String),
+    /// A monitored run started or ended (see `runs`).
+    Run(RunSignal),
 }
 
 /// Marks one alert done in the ledger when its last delivery has finished,

@@ -14,6 +14,7 @@ use tokio::sync::{mpsc, Notify, OwnedSemaphorePermit, Semaphore};
 use super::backlog::SinkBacklog;
 use super::flush::FlushRequest;
 use super::resolver::Resolver;
+use super::runs::Runs;
 use super::sink_thread::SinkThread;
 use super::state::{Completion, NotifierState, QueuedAlert};
 use super::stats::Counters;
@@ -25,9 +26,9 @@ use crate::sink::{SinkGroup, Transport};
 use crate::sys::batch_scheduling;
 
 pub(crate) struct Dispatcher {
-    state: Arc<NotifierState>,
+    pub(super) state: Arc<NotifierState>,
     sinks: Vec<Arc<SinkBacklog>>,
-    policy: RetryPolicy,
+    pub(super) policy: RetryPolicy,
     transport: Transport,
     unknown_routes_reported: Mutex<HashSet<String>>,
     /// Queued alerts taken in at once (one permit each, held until the alert
@@ -44,6 +45,11 @@ pub(crate) struct Dispatcher {
     eviction_note: Throttled,
     /// Each sink's thread; they stop when the dispatcher does.
     sink_threads: Mutex<Vec<SinkThread>>,
+    /// Monitored runs in progress (see `runs`).
+    pub(super) runs: Runs,
+    /// Where monitored runs check in, if a heartbeat URL is set. Not a
+    /// sink alerts route to: only runs' alerts go there.
+    pub(super) heartbeat: Option<Arc<SinkBacklog>>,
 }
 
 /// Marks a first alert resolved however its task ends (even by a panic), so
@@ -68,6 +74,7 @@ impl Dispatcher {
         policy: RetryPolicy,
         transport: Transport,
         capacity: usize,
+        heartbeat: Option<Box<dyn crate::sink::Sink>>,
     ) -> Self {
         let mut sinks = Vec::new();
         let mut sink_threads = Vec::new();
@@ -107,6 +114,10 @@ impl Dispatcher {
             resolved: Notify::new(),
             resolver: Resolver::start(),
             eviction_note: Throttled::default(),
+            runs: Runs::default(),
+            // On the dispatcher's runtime: check-ins are small, and one at
+            // a time keeps each run's start before its end.
+            heartbeat: heartbeat.map(|sink| Arc::new(SinkBacklog::not_spooled(sink, capacity))),
         }
     }
 
@@ -240,13 +251,44 @@ impl Dispatcher {
                 Some(Resolving(self.clone(), seq))
             }
             QueuedAlert::Summary(_) | QueuedAlert::Spooled(..) => None,
+            QueuedAlert::Run(signal) => {
+                // In order: after the signals before it, and after the
+                // failures queued before it have their alerts (and so their
+                // check-ins) — a run's `/fail` before the next run's `/start`.
+                let (done, next) = tokio::sync::oneshot::channel::<()>();
+                let previous = self
+                    .runs
+                    .tail
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .replace(next);
+                let this = self.clone();
+                tokio::spawn(async move {
+                    if let Some(previous) = previous {
+                        let _ = previous.await;
+                    }
+                    this.wait_resolved(seq).await;
+                    this.handle_run(signal, &completion);
+                    drop(permit);
+                    drop(done);
+                });
+                return;
+            }
         };
         let this = self.clone();
         tokio::spawn(async move {
             let alert = match queued {
                 QueuedAlert::First(draft, raw) => {
                     let frames = this.resolver.resolve(raw).await;
-                    let alert = Arc::new(draft.complete(&this.state.settings, frames));
+                    let run = draft.run();
+                    let mut alert = draft.complete(&this.state.settings, frames);
+                    if let Some(run) = &run {
+                        this.run_failed(&mut alert, run);
+                    }
+                    let alert = Arc::new(alert);
+                    if run.is_some() {
+                        this.check_in(&alert, &completion);
+                    }
                     this.state
                         .storm
                         .set_template(alert.fingerprint, alert.clone());
@@ -254,6 +296,7 @@ impl Dispatcher {
                     alert
                 }
                 QueuedAlert::Summary(summary) => Arc::new(summary.into_alert()),
+                QueuedAlert::Run(_) => return,
                 QueuedAlert::Spooled(alert, sink) => {
                     let alert = Arc::new(*alert);
                     // To the sink it was for, if this run has one by that name.
@@ -290,7 +333,7 @@ impl Dispatcher {
     }
 
     /// Hands the alert to the backlog of every sink it routes to.
-    fn route(&self, alert: &Arc<Alert>, completion: &Arc<Completion>) {
+    pub(super) fn route(&self, alert: &Arc<Alert>, completion: &Arc<Completion>) {
         let routed_somewhere = alert.sinks.is_empty()
             || self
                 .sinks

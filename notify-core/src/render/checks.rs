@@ -46,6 +46,7 @@ pub(crate) fn sample_alert() -> Alert {
         fingerprint: 0x1234_5678_9abc_def0,
         sinks: Vec::new(),
         digest: Vec::new(),
+        run: None,
     }
 }
 

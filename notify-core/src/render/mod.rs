@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::alert::{Alert, Severity};
+use crate::alert::{Alert, AlertKind, Severity};
 
 #[cfg(test)]
 pub(crate) mod checks;
@@ -67,6 +67,15 @@ pub(crate) fn facts(alert: &Alert) -> Vec<(&'static str, String)> {
         facts.push(("environment", env.clone()));
     }
     facts.push(("severity", alert.severity.to_string()));
+    if let Some(run) = &alert.run {
+        facts.push(("job", format!("{} (run {})", run.job, run.run_id)));
+        if alert.kind != AlertKind::Started {
+            facts.push(("duration", crate::alert::human_duration(run.duration)));
+        }
+        if let Some(value) = &run.value {
+            facts.push(("returned", value.clone()));
+        }
+    }
     facts.push(("function", location_text(alert)));
     if let Some(at) = &alert.panic_location {
         facts.push(("panicked at", at.clone()));
@@ -104,10 +113,14 @@ pub(crate) fn facts(alert: &Alert) -> Vec<(&'static str, String)> {
 
 /// The first line every chat sink shows: `🔴 [ERROR] Error in nightly_export`.
 pub(crate) fn headline(alert: &Alert) -> String {
-    let mark = match alert.severity {
-        Severity::Warning => "⚠️",
-        Severity::Error => "🔴",
-        Severity::Critical => "🚨",
+    let mark = match (alert.kind, alert.severity) {
+        (AlertKind::Started, _) => "▶️",
+        (AlertKind::Succeeded, _) => "✅",
+        (AlertKind::StillRunning, _) => "⏳",
+        (_, Severity::Info) => "ℹ️",
+        (_, Severity::Warning) => "⚠️",
+        (_, Severity::Error) => "🔴",
+        (_, Severity::Critical) => "🚨",
     };
     format!(
         "{mark} [{}] {}",

@@ -54,12 +54,20 @@ const MAX_BACKTRACE_CHARS: usize = 6000;
 ///
 /// | label | value |
 /// |---|---|
-/// | `alertname` | `NotifyError`, `NotifyPanic` or `NotifyMessage`, by kind: a small, stable set to route and group by (the title is the `summary` annotation) |
-/// | `severity` | `warning`, `error` or `critical` |
+/// | `alertname` | `NotifyError`, `NotifyPanic` or `NotifyMessage`, by kind: a small, stable set to route and group by (the title is the `summary` annotation); `NotifyJobStillRunning` for a monitored run past its `max_runtime` |
+/// | `severity` | `info`, `warning`, `error` or `critical` |
 /// | `app`, `environment` | the notifier's settings (`environment` only when set) |
 /// | `instance` | the host name (not the pid: a restarted process keeps firing the same alert) |
 /// | `function` | the function path, or `file:line` when unknown |
 /// | `fingerprint` | [`Alert::fingerprint_hex`]: call site, kind and error text, the same in every process of a fleet |
+/// | `job` | for a monitored job (`#[monitor]`): its name |
+///
+/// A still-running alert has `alertname`, `severity` (`warning`), `app`,
+/// `environment`, `instance`, `function`, `job` and `run_id` (each run is
+/// its own alert), and fires until the run ends: the success or failure
+/// that ends the run posts the same labels with `endsAt` now, which
+/// resolves it. A job's start and success messages are not posted: they
+/// are news, not alerts.
 ///
 /// Label values are single lines without control characters, at most 200
 /// characters; a label whose value would be empty is left out (Alertmanager
@@ -175,7 +183,36 @@ impl Alertmanager {
 
     /// The JSON body that this sink posts for `alert` at time `now`: an
     /// array with one alert, as Alertmanager's `POST /api/v2/alerts` takes.
+    ///
+    /// For a monitored job's run: a still-running alert fires until the
+    /// run ends (or a day, if the process dies first); the alert that ends
+    /// such a run resolves it (`endsAt` now), and a failure is posted beside
+    /// that resolution. A start or success that ends nothing is news, not
+    /// an alert: the array is empty, and nothing is posted.
     pub fn payload(&self, alert: &Alert, now: SystemTime) -> serde_json::Value {
+        let mut alerts = Vec::new();
+        if let Some(run) = alert.run.as_ref().filter(|run| run.ends_still_running) {
+            let started = alert
+                .timestamp
+                .checked_sub(run.duration)
+                .unwrap_or(alert.timestamp);
+            alerts.push(serde_json::json!({
+                "labels": still_running_labels(alert),
+                "annotations": {
+                    "summary": fit::cut(&flatten(&alert.title), MAX_SUMMARY_CHARS, fit::code_point, false),
+                },
+                "startsAt": rfc3339(started.min(now)),
+                "endsAt": rfc3339(now.max(started)),
+            }));
+        }
+        if matches!(alert.kind, AlertKind::Started | AlertKind::Succeeded) {
+            return serde_json::Value::Array(alerts);
+        }
+        alerts.push(self.one(alert, now));
+        serde_json::Value::Array(alerts)
+    }
+
+    fn one(&self, alert: &Alert, now: SystemTime) -> serde_json::Value {
         let mut starts = alert.timestamp;
         if let Some(repeats) = &alert.repeats {
             starts = starts.min(repeats.first);
@@ -183,9 +220,12 @@ impl Alertmanager {
         // endsAt must not be before startsAt, whatever the clocks say; the
         // window is bounded (validate), and checked all the same.
         let from = now.max(starts);
-        let ends = from
-            .checked_add(self.resolve_after.min(MAX_RESOLVE_AFTER))
-            .unwrap_or(from);
+        let fires_for = if alert.kind == AlertKind::StillRunning {
+            STILL_RUNNING_FIRES_FOR
+        } else {
+            self.resolve_after.min(MAX_RESOLVE_AFTER)
+        };
+        let ends = from.checked_add(fires_for).unwrap_or(from);
         let mut body = serde_json::json!({
             "labels": labels(alert),
             "annotations": annotations(alert),
@@ -198,7 +238,7 @@ impl Alertmanager {
                 serde_json::Value::from(url.as_str()),
             );
         }
-        serde_json::Value::Array(vec![body])
+        body
     }
 }
 
@@ -223,7 +263,12 @@ impl Sink for Alertmanager {
 
     fn send<'a>(&'a self, alert: &'a Alert) -> BoxFuture<'a, Result<(), SinkError>> {
         Box::pin(async move {
-            let body = serde_json::to_vec(&self.payload(alert, SystemTime::now()))
+            let payload = self.payload(alert, SystemTime::now());
+            if payload.as_array().is_some_and(Vec::is_empty) {
+                // A job's start or success: nothing to fire or resolve.
+                return Ok(());
+            }
+            let body = serde_json::to_vec(&payload)
                 .map_err(|e| SinkError::permanent(format!("cannot encode the alert: {e}")))?;
             // After `split` (how a notifier uses the sink) there is one
             // instance. Used whole, the sink posts to every instance in
@@ -372,10 +417,16 @@ fn reason(body: &str) -> String {
 
 /// The alert's identity in Alertmanager. Every value is one clean line.
 fn labels(alert: &Alert) -> BTreeMap<&'static str, String> {
+    if alert.kind == AlertKind::StillRunning {
+        return still_running_labels(alert);
+    }
     let alertname = match alert.kind {
         AlertKind::Error => "NotifyError",
         AlertKind::Panic => "NotifyPanic",
         AlertKind::Message => "NotifyMessage",
+        AlertKind::Started => "NotifyJobStarted",
+        AlertKind::Succeeded => "NotifyJobSucceeded",
+        AlertKind::StillRunning => "NotifyJobStillRunning",
     };
     let function = if alert.location.function.is_empty() {
         render::location_text(alert)
@@ -398,8 +449,45 @@ fn labels(alert: &Alert) -> BTreeMap<&'static str, String> {
     add("instance", &alert.host);
     add("function", &function);
     add("fingerprint", &alert.fingerprint_hex());
+    if let Some(run) = &alert.run {
+        add("job", &run.job);
+    }
     labels
 }
+
+/// The identity of a run's still-running alert: the same from the
+/// [`StillRunning`](AlertKind::StillRunning) alert and from the alert that
+/// ends the run (which resolves it), whatever that one's own kind and
+/// severity.
+fn still_running_labels(alert: &Alert) -> BTreeMap<&'static str, String> {
+    let mut labels = BTreeMap::new();
+    let mut add = |name: &'static str, value: &str| {
+        let value = label_value(value);
+        if !value.is_empty() {
+            labels.insert(name, value);
+        }
+    };
+    add("alertname", "NotifyJobStillRunning");
+    add("severity", STILL_RUNNING_SEVERITY.as_str());
+    add("app", &alert.app_name);
+    if let Some(environment) = &alert.environment {
+        add("environment", environment);
+    }
+    add("instance", &alert.host);
+    add("function", &alert.location.function);
+    if let Some(run) = &alert.run {
+        add("job", &run.job);
+        add("run_id", &run.run_id);
+    }
+    labels
+}
+
+/// The severity of every still-running alert.
+const STILL_RUNNING_SEVERITY: crate::alert::Severity = crate::alert::Severity::Warning;
+
+/// How long a still-running alert fires without news: the run's end
+/// resolves it; a process that dies first leaves it firing this long.
+const STILL_RUNNING_FIRES_FOR: Duration = Duration::from_secs(24 * 3600);
 
 /// One line without control characters (newlines included, they become
 /// spaces) and runs of spaces collapsed.
@@ -506,6 +594,7 @@ mod tests {
             fingerprint: 0xdead_beef,
             sinks: Vec::new(),
             digest: Vec::new(),
+            run: None,
         }
     }
 

@@ -144,6 +144,7 @@ impl Style {
 fn render_block(alert: &Alert, colour: bool) -> String {
     let style = Style { on: colour };
     let severity_colour = match alert.severity {
+        Severity::Info => "1;36",
         Severity::Warning => "1;33",
         Severity::Error => "1;31",
         Severity::Critical => "1;37;41",

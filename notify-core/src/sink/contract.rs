@@ -65,9 +65,9 @@ pub trait Sink: Send + Sync + 'static {
     fn name(&self) -> &str;
 
     /// Alerts below this severity are not sent here. Defaults to
-    /// [`Severity::Warning`], the lowest: every alert.
+    /// [`Severity::Info`], the lowest: every alert.
     fn severity_threshold(&self) -> Severity {
-        Severity::Warning
+        Severity::Info
     }
 
     /// Delivers one alert (one attempt).

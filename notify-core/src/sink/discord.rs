@@ -28,6 +28,7 @@ const DIGEST_ROOM: usize = 2500;
 const DIGEST_FACT_LIMIT: usize = 100;
 
 /// The embed's colour per severity.
+const INFO_GREEN: u32 = 0x2ECC71;
 const WARNING_YELLOW: u32 = 0xF1C40F;
 const ERROR_RED: u32 = 0xE74C3C;
 const CRITICAL_DARK_RED: u32 = 0x992D22;
@@ -228,6 +229,7 @@ fn first_form_error(errors: &Value, path: String) -> Option<String> {
 
 fn colour(severity: Severity) -> u32 {
     match severity {
+        Severity::Info => INFO_GREEN,
         Severity::Warning => WARNING_YELLOW,
         Severity::Error => ERROR_RED,
         Severity::Critical => CRITICAL_DARK_RED,

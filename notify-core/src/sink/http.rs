@@ -98,9 +98,20 @@ pub(crate) async fn post_json(
     headers: &[(&'static str, String)],
     auth: Option<BasicAuth<'_>>,
 ) -> Result<Answer, SinkError> {
+    post(url, "application/json", body, headers, auth).await
+}
+
+/// [`post_json`] with a body of any `content_type`.
+pub(crate) async fn post(
+    url: &str,
+    content_type: &str,
+    body: Vec<u8>,
+    headers: &[(&'static str, String)],
+    auth: Option<BasicAuth<'_>>,
+) -> Result<Answer, SinkError> {
     let mut request = client()?
         .post(url)
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .header(reqwest::header::CONTENT_TYPE, content_type)
         .body(body);
     for (name, value) in headers {
         request = request.header(*name, value.as_str());

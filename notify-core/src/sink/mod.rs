@@ -18,6 +18,8 @@ mod env;
 mod error;
 mod group;
 #[cfg(feature = "http")]
+pub(crate) mod heartbeat;
+#[cfg(feature = "http")]
 #[cfg_attr(
     not(all(
         feature = "telegram",

@@ -19,7 +19,7 @@ impl Route {
     pub(crate) fn new(default_name: &str) -> Self {
         Route {
             name: default_name.to_owned(),
-            min_severity: Severity::Warning,
+            min_severity: Severity::Info,
         }
     }
 }

@@ -48,7 +48,7 @@ const DIGEST_ROOM: usize = 2900;
 /// use notify_core::{Notifier, Slack};
 ///
 /// let slack = Slack::new("https://hooks.slack.com/services/T000/B000/XXXX").named("ops");
-/// assert_eq!(format!("{slack:?}"), r#"Slack { name: "ops", min_severity: Warning, webhook_url: "<redacted>" }"#);
+/// assert_eq!(format!("{slack:?}"), r#"Slack { name: "ops", min_severity: Info, webhook_url: "<redacted>" }"#);
 /// let notifier = Notifier::builder().sink(slack).build()?;
 /// # drop(notifier);
 /// # Ok::<(), notify_core::ConfigError>(())

@@ -31,7 +31,7 @@ use crate::webhook::{sign, AlertDocument, SIGNATURE_HEADER};
 ///     .secret("whsec-test-only");
 /// assert_eq!(
 ///     format!("{hook:?}"),
-///     r#"Webhook { name: "webhook", min_severity: Warning, url: "https://alerts.example.com", secret: Some("<redacted>") }"#
+///     r#"Webhook { name: "webhook", min_severity: Info, url: "https://alerts.example.com", secret: Some("<redacted>") }"#
 /// );
 /// let notifier = Notifier::builder().sink(hook).build()?;
 /// # drop(notifier);

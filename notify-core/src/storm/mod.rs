@@ -556,6 +556,7 @@ mod tests {
             fingerprint,
             sinks: Vec::new(),
             digest: Vec::new(),
+            run: None,
         })
     }
 

@@ -368,8 +368,10 @@ where
 fn severity_of(level: Level) -> Severity {
     if level == Level::ERROR {
         Severity::Error
-    } else {
+    } else if level == Level::WARN {
         Severity::Warning
+    } else {
+        Severity::Info
     }
 }
 

@@ -1,0 +1,483 @@
+//! `#[monitor]` end to end, as a user writes it: one installed notifier with
+//! a memory sink and a heartbeat pointed at the healthchecks stand-in. Each
+//! test monitors a job of its own name, so the tests share the notifier
+//! without seeing each other's runs.
+
+mod support;
+
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use notify_core::{alert_on_error, monitor, Alert, AlertKind, Memory, Severity};
+use support::healthchecks::{self, Ping};
+use support::{Diagnostics, Reply, TestServer};
+
+const PING_KEY: &str = "pk-monitor-Zq81xv";
+const FLUSH: Duration = Duration::from_secs(30);
+
+struct World {
+    memory: Memory,
+    heartbeat: TestServer,
+    diagnostics: Diagnostics,
+}
+
+fn world() -> &'static World {
+    static WORLD: OnceLock<World> = OnceLock::new();
+    WORLD.get_or_init(|| {
+        let memory = Memory::new();
+        // Generous: these tests ping many times a minute; the platform's
+        // own limit is tested with a script.
+        let heartbeat = healthchecks::server_with_limit(PING_KEY, 1000, Duration::from_secs(60));
+        let diagnostics = Diagnostics::default();
+        let guard = notify_core::Notifier::builder()
+            .app_name("monitor-tests")
+            .sink(memory.clone())
+            .heartbeat(healthchecks::base_url(&heartbeat, PING_KEY))
+            .on_diagnostic(diagnostics.collector())
+            .spool_dir(None)
+            .install()
+            .unwrap();
+        std::mem::forget(guard);
+        World {
+            memory,
+            heartbeat,
+            diagnostics,
+        }
+    })
+}
+
+fn flush() {
+    assert!(notify_core::flush(FLUSH), "flush timed out");
+}
+
+/// The alerts about `job`, in order of arrival.
+fn alerts_of(job: &str) -> Vec<Alert> {
+    world()
+        .memory
+        .alerts()
+        .into_iter()
+        .filter(|a| a.run.as_ref().is_some_and(|r| r.job == job))
+        .collect()
+}
+
+/// The pings of `job`, in order of arrival.
+fn pings_of(job: &str) -> Vec<Ping> {
+    healthchecks::pings(&world().heartbeat)
+        .into_iter()
+        .filter(|p| p.slug == job)
+        .collect()
+}
+
+fn kinds(pings: &[Ping]) -> Vec<&str> {
+    pings.iter().map(|p| p.kind.as_str()).collect()
+}
+
+#[derive(Debug)]
+struct ExportError(&'static str);
+
+impl std::fmt::Display for ExportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl std::error::Error for ExportError {}
+
+#[monitor]
+fn failing_export() -> Result<u64, ExportError> {
+    std::thread::sleep(Duration::from_millis(30));
+    Err(ExportError("disk full"))
+}
+
+#[test]
+fn a_failed_run_is_one_alert_with_its_duration_and_a_fail_check_in() {
+    world();
+    assert_eq!(failing_export().unwrap_err().0, "disk full");
+    flush();
+
+    let alerts = alerts_of("failing_export");
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    let alert = &alerts[0];
+    assert_eq!(alert.kind, AlertKind::Error);
+    assert_eq!(alert.severity, Severity::Error);
+    assert_eq!(alert.message, "disk full");
+    assert!(
+        alert.title.starts_with("failing_export failed after ")
+            && alert.title.ends_with("s: disk full"),
+        "{}",
+        alert.title
+    );
+    let run = alert.run.as_ref().unwrap();
+    assert!(run.duration >= Duration::from_millis(30), "{run:?}");
+    assert!(!run.ends_still_running);
+    assert!(
+        alert
+            .backtrace
+            .iter()
+            .any(|f| f.function.contains("failing_export")),
+        "{:#?}",
+        alert.backtrace
+    );
+
+    let pings = pings_of("failing_export");
+    assert_eq!(kinds(&pings), ["start", "fail"], "{pings:#?}");
+    assert!(pings.iter().all(|p| p.created));
+    assert_eq!(pings[0].rid.as_deref(), Some(run.run_id.as_str()));
+    assert_eq!(pings[1].rid, pings[0].rid);
+    assert!(pings[1].body.contains("disk full"), "{}", pings[1].body);
+    assert!(pings[1].body.contains("backtrace:"), "{}", pings[1].body);
+    assert!(
+        pings[1].body.contains("failing_export"),
+        "{}",
+        pings[1].body
+    );
+    assert_eq!(
+        healthchecks::state(&world().heartbeat, "failing_export").as_deref(),
+        Some("down")
+    );
+}
+
+#[monitor(name = "nightly-export", notify(start, success), success_value)]
+fn nightly_export(rows: u64) -> Result<u64, ExportError> {
+    Ok(rows * 2)
+}
+
+#[test]
+fn start_and_success_are_messages_a_person_reads_and_check_ins() {
+    world();
+    assert_eq!(nightly_export(21).unwrap(), 42);
+    flush();
+
+    let alerts = alerts_of("nightly-export");
+    assert_eq!(alerts.len(), 2, "{alerts:#?}");
+    let (started, succeeded) = (&alerts[0], &alerts[1]);
+    let host = &started.host;
+    assert_eq!(started.kind, AlertKind::Started);
+    assert_eq!(started.severity, Severity::Info);
+    assert_eq!(started.title, format!("nightly-export started on {host}"));
+    assert_eq!(succeeded.kind, AlertKind::Succeeded);
+    assert_eq!(succeeded.severity, Severity::Info);
+    assert!(
+        succeeded.title.starts_with("nightly-export succeeded in ")
+            && succeeded.title.ends_with(&format!(" on {host}")),
+        "{}",
+        succeeded.title
+    );
+    let run = succeeded.run.as_ref().unwrap();
+    assert_eq!(run.value.as_deref(), Some("42"));
+    assert_eq!(
+        started.run.as_ref().unwrap().run_id,
+        run.run_id,
+        "one run, one id"
+    );
+
+    let pings = pings_of("nightly-export");
+    assert_eq!(kinds(&pings), ["start", "success"], "{pings:#?}");
+    assert_eq!(pings[1].rid.as_deref(), Some(run.run_id.as_str()));
+    assert!(pings[1].body.contains("returned: 42"), "{}", pings[1].body);
+    assert_eq!(
+        healthchecks::state(&world().heartbeat, "nightly-export").as_deref(),
+        Some("up")
+    );
+}
+
+#[monitor(name = "quiet-job")]
+fn quiet_job() -> Vec<u8> {
+    vec![1, 2, 3]
+}
+
+#[test]
+fn without_notify_a_success_is_silent_in_the_chats_and_still_checks_in() {
+    world();
+    assert_eq!(quiet_job(), [1, 2, 3]);
+    flush();
+    assert!(alerts_of("quiet-job").is_empty());
+    assert_eq!(kinds(&pings_of("quiet-job")), ["start", "success"]);
+}
+
+#[monitor(name = "async-job", notify(success))]
+async fn async_job(fail: bool) -> Result<&'static str, ExportError> {
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    if fail {
+        Err(ExportError("upstream timed out"))
+    } else {
+        Ok("done")
+    }
+}
+
+#[monitor(name = "panicking-job")]
+async fn panicking_job() -> u32 {
+    tokio::task::yield_now().await;
+    panic!("index out of range in job")
+}
+
+#[test]
+fn async_runs_succeed_fail_and_panic_from_a_multi_thread_runtime() {
+    world();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        assert_eq!(
+            tokio::spawn(async_job(false)).await.unwrap().unwrap(),
+            "done"
+        );
+        assert_eq!(
+            tokio::spawn(async_job(true)).await.unwrap().unwrap_err().0,
+            "upstream timed out"
+        );
+        let panicked = tokio::spawn(panicking_job()).await.unwrap_err();
+        assert!(panicked.is_panic());
+    });
+    flush();
+
+    let alerts = alerts_of("async-job");
+    assert_eq!(
+        alerts.iter().map(|a| a.kind).collect::<Vec<_>>(),
+        [AlertKind::Succeeded, AlertKind::Error],
+        "{alerts:#?}"
+    );
+    assert!(alerts[1].title.starts_with("async-job failed after "));
+    assert_eq!(
+        kinds(&pings_of("async-job")),
+        ["start", "success", "start", "fail"]
+    );
+
+    let alerts = alerts_of("panicking-job");
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    assert_eq!(alerts[0].kind, AlertKind::Panic);
+    assert_eq!(alerts[0].severity, Severity::Critical);
+    assert!(
+        alerts[0].title.starts_with("panicking-job panicked after "),
+        "{}",
+        alerts[0].title
+    );
+    let pings = pings_of("panicking-job");
+    assert_eq!(kinds(&pings), ["start", "fail"]);
+    assert!(pings[1].body.contains("index out of range in job"));
+}
+
+#[monitor(name = "slow-job", max_runtime = "300ms")]
+fn slow_job(work: Duration) -> Result<(), ExportError> {
+    std::thread::sleep(work);
+    Ok(())
+}
+
+#[test]
+fn a_run_past_its_max_runtime_alerts_once_and_its_end_is_told() {
+    world();
+    // Two overlapping runs, each its own: one overlong, one not.
+    std::thread::scope(|s| {
+        s.spawn(|| slow_job(Duration::from_millis(1200)).unwrap());
+        s.spawn(|| slow_job(Duration::from_millis(20)).unwrap());
+    });
+    flush();
+
+    let alerts = alerts_of("slow-job");
+    let kinds_seen: Vec<AlertKind> = alerts.iter().map(|a| a.kind).collect();
+    assert_eq!(
+        kinds_seen,
+        [AlertKind::StillRunning, AlertKind::Succeeded],
+        "one still-running alert, then the end of that run (the short run is silent): {alerts:#?}"
+    );
+    let (still, ended) = (&alerts[0], &alerts[1]);
+    assert_eq!(still.severity, Severity::Warning);
+    assert!(
+        still.title.starts_with("slow-job still running after "),
+        "{}",
+        still.title
+    );
+    let still_run = still.run.as_ref().unwrap();
+    assert!(still_run.duration >= Duration::from_millis(300));
+    let ended_run = ended.run.as_ref().unwrap();
+    assert_eq!(ended_run.run_id, still_run.run_id, "the overlong run ends");
+    assert!(ended_run.ends_still_running);
+    assert_eq!(ended.severity, Severity::Warning);
+    assert!(ended_run.duration >= Duration::from_millis(1200));
+
+    // Both runs checked in, each with its own id.
+    let pings = pings_of("slow-job");
+    assert_eq!(pings.len(), 4, "{pings:#?}");
+    let mut rids: Vec<_> = pings.iter().filter_map(|p| p.rid.clone()).collect();
+    rids.sort();
+    rids.dedup();
+    assert_eq!(rids.len(), 2);
+}
+
+#[monitor(name = "cancelled-job")]
+async fn cancelled_job() -> Result<(), ExportError> {
+    std::future::pending::<()>().await;
+    Ok(())
+}
+
+#[test]
+fn a_run_whose_future_is_dropped_is_cancelled_not_lost() {
+    world();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let outcome = tokio::time::timeout(Duration::from_millis(50), cancelled_job()).await;
+        assert!(outcome.is_err());
+    });
+    flush();
+    let alerts = alerts_of("cancelled-job");
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    assert_eq!(alerts[0].severity, Severity::Warning);
+    assert!(
+        alerts[0]
+            .title
+            .starts_with("cancelled-job cancelled after "),
+        "{}",
+        alerts[0].title
+    );
+    assert_eq!(kinds(&pings_of("cancelled-job")), ["start", "fail"]);
+}
+
+#[monitor(name = "repeating-job")]
+fn repeating_job() -> Result<(), ExportError> {
+    Err(ExportError("same failure every time"))
+}
+
+#[alert_on_error]
+fn inner_step() -> Result<(), ExportError> {
+    Err(ExportError("inner step failed"))
+}
+
+#[monitor(name = "outer-job")]
+fn outer_job() -> Result<(), ExportError> {
+    inner_step()?;
+    Ok(())
+}
+
+#[test]
+fn every_run_checks_in_even_when_its_failure_is_not_a_new_alert() {
+    world();
+    // Storm control sends the first failure and counts the repeats...
+    for _ in 0..3 {
+        let _ = repeating_job();
+    }
+    // ... and a failure an inner annotated call reported is one alert.
+    let _ = outer_job();
+    flush();
+
+    let alerts = alerts_of("repeating-job");
+    assert_eq!(
+        alerts.iter().filter(|a| a.repeats.is_none()).count(),
+        1,
+        "{alerts:#?}"
+    );
+    assert_eq!(
+        kinds(&pings_of("repeating-job")),
+        ["start", "fail", "start", "fail", "start", "fail"]
+    );
+
+    let inner: Vec<Alert> = world()
+        .memory
+        .alerts()
+        .into_iter()
+        .filter(|a| a.message == "inner step failed")
+        .collect();
+    assert_eq!(inner.len(), 1, "one failure, one alert: {inner:#?}");
+    assert!(inner[0].run.is_none(), "the inner call's alert");
+    let pings = pings_of("outer-job");
+    assert_eq!(kinds(&pings), ["start", "fail"]);
+    assert!(pings[1].body.contains("inner step failed"), "{pings:#?}");
+}
+
+#[monitor(name = "flaky-heartbeat")]
+fn flaky_heartbeat() -> u8 {
+    7
+}
+
+#[test]
+fn check_ins_are_retried_and_wait_out_a_429_without_touching_the_job() {
+    let world = world();
+    world.heartbeat.script(
+        "flaky-heartbeat",
+        [
+            healthchecks::server_error(),
+            healthchecks::rate_limited().header("Retry-After", "1"),
+        ],
+    );
+    let started = Instant::now();
+    assert_eq!(flaky_heartbeat(), 7);
+    let returned_after = started.elapsed();
+    flush();
+    // Delivered in the end, in order, after a 500 and a 429.
+    assert_eq!(kinds(&pings_of("flaky-heartbeat")), ["start", "success"]);
+    let statuses: Vec<u16> = world
+        .heartbeat
+        .requests()
+        .iter()
+        .filter(|(r, _)| r.path.contains("/flaky-heartbeat"))
+        .map(|(_, status)| *status)
+        .collect();
+    assert_eq!(statuses, [500, 429, 200, 200]);
+    // The 429 asked for a second; the job had long returned (it never
+    // waits for a check-in).
+    let times: Vec<Instant> = world
+        .heartbeat
+        .requests()
+        .iter()
+        .filter(|(r, _)| r.path.contains("/flaky-heartbeat"))
+        .map(|(r, _)| r.at)
+        .collect();
+    assert!(times[2] - times[1] >= Duration::from_millis(900));
+    assert!(
+        started + returned_after < times[0],
+        "the job returned before any check-in"
+    );
+}
+
+#[monitor(name = "refused-check-in")]
+fn refused_check_in() -> Result<(), ExportError> {
+    Ok(())
+}
+
+#[test]
+fn a_refused_check_in_is_said_once_without_the_ping_key_and_the_job_is_untouched() {
+    let world = world();
+    world
+        .heartbeat
+        .script("refused-check-in", [Reply::new(400, "invalid url format")]);
+    assert!(refused_check_in().is_ok());
+    flush();
+    let lines: Vec<String> = world
+        .diagnostics
+        .lines()
+        .into_iter()
+        .filter(|l| l.contains("heartbeat"))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("HTTP 400: invalid url format")),
+        "{lines:#?}"
+    );
+    support::assert_no_secret(PING_KEY, &world.diagnostics.lines());
+    // The refused one was the start; the success went through.
+    assert_eq!(kinds(&pings_of("refused-check-in")), ["success"]);
+    let stats = notify_core::flush(FLUSH);
+    assert!(stats);
+}
+
+#[test]
+fn capture_alerts_sees_a_runs_messages_and_failure() {
+    world();
+    let alerts = notify_core::testing::capture_alerts(|| {
+        let _ = nightly_export(1);
+        let _ = failing_export();
+    });
+    let kinds: Vec<AlertKind> = alerts.iter().map(|a| a.kind).collect();
+    assert_eq!(
+        kinds,
+        [AlertKind::Started, AlertKind::Succeeded, AlertKind::Error],
+        "{alerts:#?}"
+    );
+    assert_eq!(alerts[1].run.as_ref().unwrap().value.as_deref(), Some("2"));
+    assert!(alerts[2].title.starts_with("failing_export failed after "));
+}
