@@ -28,7 +28,29 @@
 //!   "context": [{ "name": "path", "value": "\"/data/out.csv\"" }],
 //!   "repeats": null,
 //!   "dropped": 0,
-//!   "fingerprint": "123456789abcdef0"
+//!   "fingerprint": "123456789abcdef0",
+//!   "run": null
+//! }
+//! ```
+//!
+//! A monitored job's run (`#[monitor]`) sends documents of kinds
+//! `"started"`, `"succeeded"` and `"still_running"` (besides its failure,
+//! an `"error"` or `"panic"`), each with a `run` object:
+//!
+//! ```json
+//! {
+//!   "schema": "notify.alert/v1",
+//!   "kind": "still_running",
+//!   "severity": "warning",
+//!   "title": "nightly-export still running after 2h",
+//!   "run": {
+//!     "job": "nightly-export",
+//!     "run_id": "0d6c3b8e-3f1a-4c7e-9a51-2b7f4c9d1e08",
+//!     "duration_ms": 7200000,
+//!     "value": null,
+//!     "ends_still_running": false
+//!   },
+//!   "...": "the other fields, as above"
 //! }
 //! ```
 //!
@@ -110,9 +132,13 @@ pub const SIGNATURE_HEADER: &str = "X-Notify-Signature";
 pub struct AlertDocument {
     /// Always [`SCHEMA`], `"notify.alert/v1"`.
     pub schema: String,
-    /// `"error"` (an `Err`, or `report_error`), `"panic"` or `"message"` (`report_message`).
+    /// `"error"` (an `Err`, or `report_error`), `"panic"` or `"message"`
+    /// (`report_message`, or a monitored run cancelled); for a monitored job
+    /// (`#[monitor]`) also `"started"`, `"succeeded"` and `"still_running"`.
+    /// Receivers should accept kinds they do not know: more may be added
+    /// within `v1`.
     pub kind: String,
-    /// `"warning"`, `"error"` or `"critical"`.
+    /// `"info"` (a job's start or success), `"warning"`, `"error"` or `"critical"`.
     pub severity: String,
     /// One line: the `title = "..."` option or a default like `Error in nightly_export`.
     pub title: String,
@@ -147,6 +173,28 @@ pub struct AlertDocument {
     /// 16 hex digits identifying "the same alert" (call site, kind, message),
     /// stable across processes: group or de-duplicate by it.
     pub fingerprint: String,
+    /// For an alert about a monitored job's run (`#[monitor]`): which job
+    /// and run; else `null`. Added within `v1`: a document without it (from
+    /// an older sender) reads as `null`.
+    #[serde(default)]
+    pub run: Option<DocumentRun>,
+}
+
+/// A monitored job's run, in an [`AlertDocument`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct DocumentRun {
+    /// The job's name (a slug).
+    pub job: String,
+    /// The run's id, a UUID: the same in every document of the run.
+    pub run_id: String,
+    /// How long the run had been going, in milliseconds (0 for a start).
+    pub duration_ms: u64,
+    /// With `success_value`, the `Debug` text of what the run returned; else `null`.
+    pub value: Option<String>,
+    /// True when this document ends a run whose `"still_running"` document
+    /// was sent (its success or failure).
+    pub ends_still_running: bool,
 }
 
 /// Where an alert was raised.
@@ -237,6 +285,13 @@ impl AlertDocument {
             }),
             dropped: alert.dropped,
             fingerprint: alert.fingerprint_hex(),
+            run: alert.run.as_ref().map(|run| DocumentRun {
+                job: run.job.clone(),
+                run_id: run.run_id.clone(),
+                duration_ms: run.duration.as_millis().min(u128::from(u64::MAX)) as u64,
+                value: run.value.clone(),
+                ends_still_running: run.ends_still_running,
+            }),
         }
     }
 }

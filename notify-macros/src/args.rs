@@ -261,7 +261,7 @@ fn parse_duration(literal: &LitStr) -> syn::Result<u64> {
         let number: u64 = rest[..digits]
             .parse()
             .map_err(|_| bad("the number is too large"))?;
-        rest = &rest[digits..];
+        rest = rest[digits..].trim_start();
         let unit_len = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
         let unit = &rest[..unit_len];
         let scale = match unit {

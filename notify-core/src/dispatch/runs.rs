@@ -34,8 +34,14 @@ pub(crate) struct Runs {
     pub(super) tail: Mutex<Option<tokio::sync::oneshot::Receiver<()>>>,
 }
 
+/// Runs in progress kept at most: a run whose end never came (its signal
+/// was dropped with a full queue, counted) must not stay for ever. Past it,
+/// the oldest is forgotten (and its timer with it).
+const MAX_RUNS: usize = 4096;
+
 /// A run in progress.
 struct Entry {
+    started: std::time::Instant,
     /// Its still-running alert was sent.
     still_running: bool,
     /// Its `max_runtime` timer.
@@ -60,12 +66,6 @@ impl Runs {
             }
             None => false,
         }
-    }
-
-    /// How many runs are in progress (for tests).
-    #[cfg(test)]
-    pub(crate) fn len(&self) -> usize {
-        self.table.lock().unwrap_or_else(|p| p.into_inner()).len()
     }
 }
 
@@ -122,9 +122,21 @@ impl Dispatcher {
             })
             .abort_handle()
         });
+        if table.len() >= MAX_RUNS {
+            let oldest = table
+                .iter()
+                .min_by_key(|(_, e)| e.started)
+                .map(|(id, _)| *id);
+            if let Some(entry) = oldest.and_then(|id| table.remove(&id)) {
+                if let Some(timer) = entry.timer {
+                    timer.abort();
+                }
+            }
+        }
         table.insert(
             run.id,
             Entry {
+                started: run.started,
                 still_running: false,
                 timer,
             },

@@ -113,17 +113,31 @@ pub(crate) fn arbitrary_alert() -> impl Strategy<Value = Alert> {
             prop::option::of(hostile_text(20)),
             any::<bool>(),
             prop_oneof![
+                Just(Severity::Info),
                 Just(Severity::Warning),
                 Just(Severity::Error),
                 Just(Severity::Critical)
             ],
             any::<u64>(),
         ),
+        // A monitored run's alert: its kind, and a hostile returned value.
+        prop::option::of((
+            prop_oneof![
+                Just(AlertKind::Started),
+                Just(AlertKind::Succeeded),
+                Just(AlertKind::StillRunning),
+                Just(AlertKind::Error),
+                Just(AlertKind::Panic),
+            ],
+            prop::option::of(long_hostile_text(40, 150)),
+            any::<bool>(),
+        )),
     )
         .prop_map(
             |(
                 (title, message, causes, backtrace, context),
                 (app, env, host, panic, summary, severity, dropped),
+                run,
             )| {
                 let mut alert = sample_alert();
                 alert.title = title;
@@ -138,6 +152,16 @@ pub(crate) fn arbitrary_alert() -> impl Strategy<Value = Alert> {
                 alert.panic_location = panic;
                 alert.severity = severity;
                 alert.dropped = dropped % 3;
+                if let Some((kind, value, ends_still_running)) = run {
+                    alert.kind = kind;
+                    alert.run = Some(crate::alert::RunInfo {
+                        job: String::from("nightly-export"),
+                        run_id: String::from("0d6c3b8e-3f1a-4c7e-9a51-2b7f4c9d1e08"),
+                        duration: Duration::from_secs(dropped % 1_000_000),
+                        value,
+                        ends_still_running,
+                    });
+                }
                 if summary {
                     alert.repeats = Some(Repeats {
                         count: dropped,
