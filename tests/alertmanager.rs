@@ -651,3 +651,86 @@ fn a_proxy_page_that_repeats_the_path_and_credentials_does_not_leak_them() {
         assert!(!lines[0].contains(secret), "{secret} leaked: {}", lines[0]);
     }
 }
+
+// ---------------------------------------------------------------------------
+// Job monitoring: a still-running run is an alert that resolves when the
+// run ends (the only test here that installs the global notifier).
+
+#[notify_core::monitor(name = "am-overlong-job", max_runtime = "1s")]
+fn overlong_job(work: Duration) -> Result<(), std::io::Error> {
+    std::thread::sleep(work);
+    Ok(())
+}
+
+fn still_running_of<'a>(alerts: &'a [Value], job: &str) -> Vec<&'a Value> {
+    alerts
+        .iter()
+        .filter(|a| {
+            a["labels"]["alertname"] == "NotifyJobStillRunning" && a["labels"]["job"] == job
+        })
+        .collect()
+}
+
+#[test]
+fn a_still_running_job_fires_in_alertmanager_and_resolves_when_the_run_ends() {
+    let Some(binary) = alertmanager_binary() else {
+        assert!(
+            std::env::var("NOTIFY_REQUIRE_ALERTMANAGER").as_deref() != Ok("1"),
+            "NOTIFY_REQUIRE_ALERTMANAGER=1 but there is no alertmanager binary"
+        );
+        let _ = writeln!(std::io::stderr(), "SKIPPED: no alertmanager binary");
+        return;
+    };
+    let rt = runtime();
+    let receiver = Recorder::ok();
+    let hook = serve(&rt, "127.0.0.1:0", "/hook", &receiver);
+    let am = RunningAlertmanager::start(&binary, &format!("http://{hook}/hook"));
+    let (diagnostics, on_diagnostic) = diagnostics();
+    let guard = Notifier::builder()
+        .app_name("monitor-am-test")
+        .sink(Alertmanager::new(am.url.clone()))
+        .on_diagnostic(on_diagnostic)
+        .spool_dir(None)
+        .install()
+        .unwrap();
+
+    let job = std::thread::spawn(|| overlong_job(Duration::from_secs(5)));
+    // Past its max_runtime, the run fires in Alertmanager, one alert per
+    // run, while the job goes on.
+    let firing = wait_for("the still-running alert", Duration::from_secs(20), || {
+        let alerts = am.alerts();
+        let found = still_running_of(&alerts, "am-overlong-job");
+        (!found.is_empty()).then(|| found.into_iter().cloned().collect::<Vec<_>>())
+    });
+    assert_eq!(firing.len(), 1, "{firing:#?}");
+    let labels = &firing[0]["labels"];
+    assert_eq!(labels["severity"], "warning");
+    assert_eq!(labels["app"], "monitor-am-test");
+    assert!(
+        labels["run_id"].as_str().is_some_and(|id| id.len() == 36),
+        "{labels}"
+    );
+    assert!(firing[0]["annotations"]["summary"]
+        .as_str()
+        .unwrap()
+        .starts_with("am-overlong-job still running after "));
+    assert!(!job.is_finished(), "the run is not interrupted");
+
+    job.join().unwrap().unwrap();
+    assert!(notify_core::flush(Duration::from_secs(30)));
+    // The run's end resolved it: Alertmanager no longer lists it as active.
+    wait_for("the resolution", Duration::from_secs(20), || {
+        let alerts = am.alerts();
+        let active: Vec<&Value> = still_running_of(&alerts, "am-overlong-job")
+            .into_iter()
+            .filter(|a| a["status"]["state"] == "active")
+            .collect();
+        active.is_empty().then_some(())
+    });
+    assert!(
+        diagnostics.lock().unwrap().is_empty(),
+        "{:?}",
+        diagnostics.lock().unwrap()
+    );
+    drop(guard);
+}
