@@ -196,12 +196,12 @@ pub struct RunInfo {
 }
 
 /// A duration as a person reads it, to the second: `41s`, `3m 12s`,
-/// `2h`, `1d 3h`; under a second, `0.25s`.
+/// `2h`, `1d 3h`; under ten seconds, to the hundredth: `0.25s`, `1.50s`.
 pub(crate) fn human_duration(duration: Duration) -> String {
     let secs = duration.as_secs();
-    if secs == 0 {
-        let millis = duration.subsec_millis();
-        return if millis == 0 {
+    if secs < 10 {
+        // Short runs, to the hundredth: `0.25s`, `1.50s`.
+        return if duration.is_zero() {
             String::from("0s")
         } else {
             format!("{:.2}s", duration.as_secs_f64())
@@ -331,6 +331,8 @@ mod tests {
         assert_eq!(human_duration(s(7260)), "2h 1m");
         assert_eq!(human_duration(s(97_200 + 61)), "1d 3h");
         assert_eq!(human_duration(Duration::from_millis(250)), "0.25s");
+        assert_eq!(human_duration(Duration::from_millis(1500)), "1.50s");
+        assert_eq!(human_duration(s(1)), "1.00s");
         assert_eq!(human_duration(Duration::ZERO), "0s");
     }
 }

@@ -8,14 +8,17 @@ use super::run::RunRef;
 /// The `Debug` text of the `context(...)` arguments, formatted on entry, and
 /// only when a notifier is installed.
 #[derive(Debug, Default)]
-// Two pointers (not a `Vec`'s three words and a run's six): it lives in
+// One pointer wide (not a `Vec`'s three words and a run's six): it lives in
 // every wrapped call's frame and every `async fn`'s state, and is almost
 // always empty.
-#[allow(clippy::box_collection)]
-pub struct Context {
-    values: Option<Box<Vec<(&'static str, String)>>>,
+pub struct Context(Option<Box<Values>>);
+
+/// What a [`Context`] holds when it holds anything.
+#[derive(Debug)]
+struct Values {
+    values: Vec<(&'static str, String)>,
     /// The monitored run a failure ends (`#[monitor]`).
-    run: Option<Box<RunRef>>,
+    run: Option<RunRef>,
 }
 
 impl Context {
@@ -31,16 +34,13 @@ impl Context {
 
     /// The values, name and `Debug` text.
     pub(crate) fn into_values(self) -> Vec<(&'static str, String)> {
-        self.values.map(|values| *values).unwrap_or_default()
+        self.0.map(|values| values.values).unwrap_or_default()
     }
 
     /// No context.
     #[inline]
     pub const fn none() -> Self {
-        Context {
-            values: None,
-            run: None,
-        }
+        Context(None)
     }
 
     /// These values (for tests).
@@ -51,21 +51,30 @@ impl Context {
 
     /// These values, already formatted and bounded (a logged event's).
     pub(crate) fn of_values(values: Vec<(&'static str, String)>) -> Self {
-        Context {
-            values: Some(Box::new(values)),
-            run: None,
-        }
+        Context(Some(Box::new(Values { values, run: None })))
     }
 
     /// The same, about a failure that ends `run`.
-    pub(crate) fn with_run(mut self, run: RunRef) -> Self {
-        self.run = Some(Box::new(run));
-        self
+    pub(crate) fn with_run(self, run: RunRef) -> Self {
+        let mut values = self.0.unwrap_or_else(|| {
+            Box::new(Values {
+                values: Vec::new(),
+                run: None,
+            })
+        });
+        values.run = Some(run);
+        Context(Some(values))
+    }
+
+    /// Whether this is about a failure that ends a monitored run.
+    #[inline(always)]
+    pub(crate) fn has_run(&self) -> bool {
+        self.0.as_ref().is_some_and(|values| values.run.is_some())
     }
 
     /// The run this failure ends, if any.
     pub(crate) fn take_run(&mut self) -> Option<RunRef> {
-        self.run.take().map(|run| *run)
+        self.0.as_mut().and_then(|values| values.run.take())
     }
 }
 

@@ -136,7 +136,7 @@ fn to_thread_scope(report: Report<'_>) {
 }
 
 #[inline(always)]
-fn deliver_to(destination: &dyn Destination, report: Report<'_>) {
+fn deliver_to(destination: &dyn Destination, mut report: Report<'_>) {
     if let Subject::Event(event) = &report.subject {
         if just_reported(event.text(), report.origin.site()) {
             // Logged right after an annotated function (or another event)
@@ -150,7 +150,7 @@ fn deliver_to(destination: &dyn Destination, report: Report<'_>) {
         if report.entered.is_some() {
             repeated(fingerprint);
         }
-        end_run_unreported(destination, report);
+        end_run_unreported(destination, &mut report);
         return;
     }
     if report.entered.is_some()
@@ -159,7 +159,7 @@ fn deliver_to(destination: &dyn Destination, report: Report<'_>) {
         // The failure an inner annotated call reported, propagating: not a
         // first alert after all.
         destination.withdraw(fingerprint);
-        end_run_unreported(destination, report);
+        end_run_unreported(destination, &mut report);
         return;
     }
     let Report {
@@ -194,7 +194,15 @@ fn deliver_to(destination: &dyn Destination, report: Report<'_>) {
 
 /// A monitored run's failure whose alert is not sent still ends the run.
 #[inline(always)]
-fn end_run_unreported(destination: &dyn Destination, mut report: Report<'_>) {
+fn end_run_unreported(destination: &dyn Destination, report: &mut Report<'_>) {
+    if report.context.has_run() {
+        end_run(destination, report);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn end_run(destination: &dyn Destination, report: &mut Report<'_>) {
     if let Some(run) = report.context.take_run() {
         super::run::failed_unreported(destination, run, report.subject.text());
     }

@@ -123,6 +123,7 @@ impl RunSignal {
             RunSignal::Started(run, thread) => {
                 let title = format!("{} started on {host}", run.monitor.job);
                 let mut alert = run_alert(run, settings, AlertKind::Started, title, thread);
+                alert.message = String::from("The run started.");
                 alert.timestamp = run.started_at;
                 alert
             }
@@ -138,6 +139,13 @@ impl RunSignal {
                     human_duration(*duration)
                 );
                 let mut alert = run_alert(run, settings, AlertKind::Succeeded, title, thread);
+                alert.message = match value {
+                    Some(value) => format!("It returned {value}"),
+                    None if ends_still_running => {
+                        String::from("The run succeeded, after its still-running alert.")
+                    }
+                    None => String::from("The run succeeded."),
+                };
                 if let Some(info) = &mut alert.run {
                     info.duration = *duration;
                     info.value = value.clone();
@@ -177,15 +185,20 @@ impl RunSignal {
     }
 }
 
-/// The alert of a run that is still going after its `max_runtime`.
-pub(crate) fn still_running_alert(run: &RunRef, settings: &Settings) -> Alert {
+/// The alert of a run that is still going after its `max_runtime`, on
+/// the thread named.
+pub(crate) fn still_running_alert(run: &RunRef, settings: &Settings, thread: &str) -> Alert {
     let elapsed = run.started.elapsed();
     let title = format!(
         "{} still running after {}",
         run.monitor.job,
         human_duration(elapsed)
     );
-    let mut alert = run_alert(run, settings, AlertKind::StillRunning, title, "");
+    let mut alert = run_alert(run, settings, AlertKind::StillRunning, title, thread);
+    alert.message = format!(
+        "Its max_runtime is {}; the run goes on. Its end will be told.",
+        human_duration(run.monitor.max_runtime().unwrap_or_default())
+    );
     alert.severity = Severity::Warning;
     if let Some(info) = &mut alert.run {
         info.duration = elapsed;

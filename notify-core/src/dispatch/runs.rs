@@ -42,6 +42,8 @@ const MAX_RUNS: usize = 4096;
 /// A run in progress.
 struct Entry {
     started: std::time::Instant,
+    /// The job's thread, for its still-running alert.
+    thread: String,
     /// Its still-running alert was sent.
     still_running: bool,
     /// Its `max_runtime` timer.
@@ -74,8 +76,8 @@ impl Dispatcher {
     pub(super) fn handle_run(self: &Arc<Self>, signal: RunSignal, completion: &Arc<Completion>) {
         let run = *signal.run();
         let ends_still_running = match &signal {
-            RunSignal::Started(..) => {
-                self.started(run);
+            RunSignal::Started(_, thread) => {
+                self.started(run, thread.clone());
                 false
             }
             RunSignal::Succeeded { .. } | RunSignal::Failed { .. } => self.runs.end(&run),
@@ -111,7 +113,7 @@ impl Dispatcher {
     }
 
     /// A run started: into the table, with its timer.
-    fn started(self: &Arc<Self>, run: RunRef) {
+    fn started(self: &Arc<Self>, run: RunRef, thread: String) {
         let mut table = self.runs.table.lock().unwrap_or_else(|p| p.into_inner());
         let timer = run.monitor.max_runtime().map(|max| {
             let this = self.clone();
@@ -137,6 +139,7 @@ impl Dispatcher {
             run.id,
             Entry {
                 started: run.started,
+                thread,
                 still_running: false,
                 timer,
             },
@@ -145,21 +148,22 @@ impl Dispatcher {
 
     /// A run's `max_runtime` passed: one alert, if it is still going.
     fn still_running(self: &Arc<Self>, run: RunRef) {
-        {
+        let thread = {
             let mut table = self.runs.table.lock().unwrap_or_else(|p| p.into_inner());
             match table.get_mut(&run.id) {
                 Some(entry) if !entry.still_running => {
                     entry.still_running = true;
                     entry.timer = None;
+                    entry.thread.clone()
                 }
                 _ => return,
             }
-        }
+        };
         let state = &self.state;
         let seq = state.ledger.take_in();
         Counters::add(&state.counters.queued, 1);
         let completion = Arc::new(Completion::new(state.clone(), seq));
-        let alert = Arc::new(still_running_alert(&run, &state.settings));
+        let alert = Arc::new(still_running_alert(&run, &state.settings, &thread));
         self.route(&alert, &completion);
     }
 }
