@@ -16,6 +16,7 @@ const PING_KEY: &str = "pk-monitor-Zq81xv";
 const FLUSH: Duration = Duration::from_secs(30);
 
 struct World {
+    guard: notify_core::FlushGuard,
     memory: Memory,
     heartbeat: TestServer,
     diagnostics: Diagnostics,
@@ -37,8 +38,8 @@ fn world() -> &'static World {
             .spool_dir(None)
             .install()
             .unwrap();
-        std::mem::forget(guard);
         World {
+            guard,
             memory,
             heartbeat,
             diagnostics,
@@ -461,8 +462,6 @@ fn a_refused_check_in_is_said_once_without_the_ping_key_and_the_job_is_untouched
     support::assert_no_secret(PING_KEY, &world.diagnostics.lines());
     // The refused one was the start; the success went through.
     assert_eq!(kinds(&pings_of("refused-check-in")), ["success"]);
-    let stats = notify_core::flush(FLUSH);
-    assert!(stats);
 }
 
 #[test]
@@ -480,4 +479,69 @@ fn capture_alerts_sees_a_runs_messages_and_failure() {
     );
     assert_eq!(alerts[1].run.as_ref().unwrap().value.as_deref(), Some("2"));
     assert!(alerts[2].title.starts_with("failing_export failed after "));
+}
+
+#[monitor(name = "huge-failure")]
+fn huge_failure() -> Result<(), String> {
+    // 30,000 bytes of error, multi-byte characters on the cut.
+    Err("결제 실패 ".repeat(2_000))
+}
+
+#[test]
+fn a_fail_check_in_body_fits_the_announced_limit_cut_at_a_character() {
+    let world = world();
+    let _ = huge_failure();
+    flush();
+    let sent: Vec<Vec<u8>> = world
+        .heartbeat
+        .requests()
+        .iter()
+        .filter(|(r, _)| r.path.ends_with("/huge-failure/fail"))
+        .map(|(r, _)| r.body.to_vec())
+        .collect();
+    assert_eq!(sent.len(), 1);
+    // Cut by us, not by the service: at most what it announced.
+    assert!(
+        sent[0].len() <= healthchecks::BODY_LIMIT,
+        "{}",
+        sent[0].len()
+    );
+    assert!(sent[0].len() > healthchecks::BODY_LIMIT - 4);
+    let body = String::from_utf8(sent[0].clone()).expect("cut at a character boundary");
+    assert!(
+        body.starts_with("huge-failure failed after "),
+        "{}",
+        &body[..80]
+    );
+}
+
+#[monitor(name = "unreachable-check-in")]
+fn unreachable_check_in() -> Result<(), ExportError> {
+    Ok(())
+}
+
+#[test]
+fn a_check_in_given_up_after_its_retries_is_said_and_counted() {
+    let world = world();
+    world.heartbeat.script(
+        "unreachable-check-in",
+        std::iter::repeat_with(healthchecks::server_error).take(10),
+    );
+    let failed_before = notify_core_failed();
+    assert!(unreachable_check_in().is_ok());
+    flush();
+    let lines: Vec<String> = world
+        .diagnostics
+        .lines()
+        .into_iter()
+        .filter(|l| l.contains("heartbeat") && l.contains("HTTP 500"))
+        .collect();
+    assert!(!lines.is_empty(), "{:#?}", world.diagnostics.lines());
+    assert!(notify_core_failed() > failed_before);
+    support::assert_no_secret(PING_KEY, &world.diagnostics.lines());
+}
+
+/// Deliveries that failed for good, so far (the installed notifier's).
+fn notify_core_failed() -> u64 {
+    world().guard.stats().failed
 }

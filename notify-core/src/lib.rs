@@ -45,6 +45,25 @@
 //! See [`alert_on_error`] for the attribute's options, [`NotifierBuilder`]
 //! for configuration in code and [`init_from_env`] for the environment.
 //!
+//! ## Monitoring jobs
+//!
+//! [`monitor`] goes on a function that is one run of a job: its failure is
+//! an alert with the run's duration, its start and success can be messages
+//! (`notify(start, success)`), a run past its `max_runtime` alerts once, and
+//! every run checks in with a heartbeat service
+//! ([`NotifierBuilder::heartbeat`], healthchecks.io protocol), which
+//! notices a run that never happened.
+//!
+//! ```no_run
+//! use notify_core::monitor;
+//!
+//! #[monitor(name = "nightly-export", notify(start, success), max_runtime = "2h")]
+//! fn nightly_export(path: &str) -> std::io::Result<u64> {
+//!     std::fs::metadata(path).map(|m| m.len())
+//! }
+//! # fn main() { let _ = nightly_export("/data/out.csv"); }
+//! ```
+//!
 //! ## Cargo features
 //!
 //! | feature | default | what it adds |

@@ -421,3 +421,40 @@ fn heartbeat_sink(
          notify-core was built without an HTTP client",
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Without an HTTP client, a heartbeat cannot be checked in with: a
+    /// configuration error naming the field, not silence.
+    #[test]
+    #[cfg(not(feature = "http"))]
+    fn a_heartbeat_without_http_is_a_config_error() {
+        let err = NotifierBuilder::default()
+            .heartbeat("https://hc-ping.com/KEY-123456")
+            .build()
+            .unwrap_err();
+        assert_eq!(err.field(), "heartbeat");
+        assert!(!err.to_string().contains("KEY-123456"), "{err}");
+    }
+
+    #[test]
+    #[cfg(feature = "http")]
+    fn a_bad_heartbeat_url_is_a_config_error_without_the_url() {
+        let err = NotifierBuilder::default()
+            .heartbeat("hc-ping.com/KEY-123456")
+            .build()
+            .unwrap_err();
+        assert_eq!(err.field(), "heartbeat");
+        assert!(!err.to_string().contains("KEY-123456"), "{err}");
+        let err = NotifierBuilder::from_env_with(|name| match name {
+            "NOTIFY_HEARTBEAT_URL" => Some(String::from("https://hc-ping.com/KEY-123456?x=1")),
+            _ => None,
+        })
+        .and_then(NotifierBuilder::build)
+        .unwrap_err();
+        assert_eq!(err.field(), "NOTIFY_HEARTBEAT_URL");
+        assert!(!err.to_string().contains("KEY-123456"), "{err}");
+    }
+}

@@ -90,6 +90,14 @@ pub struct FlushGuard {
     timeout: Duration,
 }
 
+impl FlushGuard {
+    /// The installed notifier's counters (see [`Notifier::stats`](crate::Notifier::stats)):
+    /// for a health endpoint, or a test.
+    pub fn stats(&self) -> crate::Stats {
+        GLOBAL.get().map(|n| n.stats()).unwrap_or_default()
+    }
+}
+
 impl Drop for FlushGuard {
     fn drop(&mut self) {
         if !flush_global(self.timeout) {

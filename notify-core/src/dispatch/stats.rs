@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Stats {
-    /// Alerts accepted into the queue (summaries included).
+    /// Alerts accepted into the queue (summaries included), and the start
+    /// and end signals of monitored runs (`#[monitor]`).
     pub queued: u64,
     /// Alerts dropped: the queue was full, a sink already had
     /// `queue_capacity` deliveries waiting (counted once per such sink), or
