@@ -453,12 +453,11 @@ fn a_refused_check_in_is_said_once_without_the_ping_key_and_the_job_is_untouched
         .into_iter()
         .filter(|l| l.contains("heartbeat"))
         .collect();
-    assert!(
-        lines
-            .iter()
-            .any(|l| l.contains("HTTP 400: invalid url format")),
-        "{lines:#?}"
-    );
+    let refused: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.contains("HTTP 400: invalid url format"))
+        .collect();
+    assert_eq!(refused.len(), 1, "said once: {lines:#?}");
     support::assert_no_secret(PING_KEY, &world.diagnostics.lines());
     // The refused one was the start; the success went through.
     assert_eq!(kinds(&pings_of("refused-check-in")), ["success"]);
@@ -544,4 +543,94 @@ fn a_check_in_given_up_after_its_retries_is_said_and_counted() {
 /// Deliveries that failed for good, so far (the installed notifier's).
 fn notify_core_failed() -> u64 {
     world().guard.stats().failed
+}
+
+#[monitor(name = "future-job", notify(success), success_value)]
+fn future_job(fail: bool) -> impl std::future::Future<Output = Result<u8, ExportError>> + Send {
+    async move {
+        tokio::task::yield_now().await;
+        if fail {
+            Err(ExportError("future failed"))
+        } else {
+            Ok(9)
+        }
+    }
+}
+
+#[monitor(name = "tracked-job", notify(success))]
+#[track_caller]
+fn tracked_job() -> &'static std::panic::Location<'static> {
+    std::panic::Location::caller()
+}
+
+#[test]
+fn a_fn_returning_a_future_and_a_track_caller_fn_are_runs_too() {
+    world();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        assert_eq!(future_job(false).await.unwrap(), 9);
+        assert_eq!(future_job(true).await.unwrap_err().0, "future failed");
+    });
+    let location = tracked_job();
+    assert_eq!(location.line(), line!() - 1, "the caller's location, kept");
+    flush();
+
+    let alerts = alerts_of("future-job");
+    assert_eq!(
+        alerts.iter().map(|a| a.kind).collect::<Vec<_>>(),
+        [AlertKind::Succeeded, AlertKind::Error],
+        "{alerts:#?}"
+    );
+    assert_eq!(alerts[0].run.as_ref().unwrap().value.as_deref(), Some("9"));
+    assert_eq!(
+        kinds(&pings_of("future-job")),
+        ["start", "success", "start", "fail"]
+    );
+    assert_eq!(
+        alerts_of("tracked-job")
+            .iter()
+            .map(|a| a.kind)
+            .collect::<Vec<_>>(),
+        [AlertKind::Succeeded]
+    );
+    assert_eq!(kinds(&pings_of("tracked-job")), ["start", "success"]);
+}
+
+#[monitor(name = "busy-job")]
+fn busy_job(thread: usize, run: usize) -> Result<(), String> {
+    // A text of its own per run: every failure is a first alert, whose
+    // backtrace is resolved while the next runs start.
+    Err(format!("run {run} of thread {thread} failed"))
+}
+
+#[test]
+fn every_runs_start_is_checked_in_before_its_end_under_load() {
+    world();
+    std::thread::scope(|s| {
+        for thread in 0..6 {
+            s.spawn(move || {
+                for run in 0..6 {
+                    let _ = busy_job(thread, run);
+                }
+            });
+        }
+    });
+    flush();
+    let pings = pings_of("busy-job");
+    assert_eq!(pings.len(), 72, "{pings:#?}");
+    let mut seen = std::collections::HashMap::new();
+    for ping in &pings {
+        let rid = ping.rid.clone().unwrap();
+        let before = seen.insert(rid.clone(), ping.kind.clone());
+        match ping.kind.as_str() {
+            "start" => assert_eq!(before, None, "{rid}: start after {before:?}"),
+            "fail" => assert_eq!(before.as_deref(), Some("start"), "{rid}: fail first"),
+            other => panic!("{other}"),
+        }
+    }
+    assert_eq!(seen.len(), 36);
+    assert!(seen.values().all(|kind| kind == "fail"));
 }

@@ -130,6 +130,28 @@ fn with_panic_abort_the_hook_delivers_before_the_abort() {
 }
 
 #[test]
+fn with_panic_abort_a_monitored_runs_panic_is_its_failure_and_checks_in() {
+    let heartbeat = support::healthchecks::server("fixture-ping-key");
+    let url = support::healthchecks::base_url(&heartbeat, "fixture-ping-key");
+    for binary in [aborting_binary(), unwinding_binary()] {
+        let out = run_with(binary, "monitored-panic", &[("NOTIFY_HEARTBEAT_URL", &url)]);
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("[CRITICAL] fixture-job panicked after "),
+            "{stderr}"
+        );
+        assert!(stderr.contains("fixture panic: monitored job"), "{stderr}");
+        assert!(!stderr.contains("fixture-ping-key"), "{stderr}");
+    }
+    // Each run checked in its start and its failure, in order.
+    let pings = support::healthchecks::pings(&heartbeat);
+    let kinds: Vec<&str> = pings.iter().map(|p| p.kind.as_str()).collect();
+    assert_eq!(kinds, ["start", "fail", "start", "fail"], "{pings:#?}");
+    assert!(pings[1].body.contains("fixture panic: monitored job"));
+}
+
+#[test]
 fn a_panic_reported_after_the_guard_dropped_is_flushed_at_exit() {
     let out = run(unwinding_binary(), "guard-inside");
     assert!(!out.status.success());

@@ -11,7 +11,10 @@ use std::time::{Duration, SystemTime};
 /// job's start and success messages are (see `#[monitor]`): every sink
 /// receives them by default; `.min_severity(Severity::Warning)` on a sink
 /// keeps them out of it.
+///
+/// More levels may be added: a `match` on it needs a `_` arm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub enum Severity {
     /// News, not trouble: a monitored job started or succeeded.
     Info,

@@ -12,6 +12,14 @@ pub trait ContextSlot: Default {
     /// The values, for a report.
     fn into_context(self) -> Context;
 
+    /// The monitored run this call is, if any (for `panic = "abort"`,
+    /// where the panic hook reports without a guard).
+    #[cfg_attr(not(panic = "abort"), allow(dead_code))]
+    #[inline(always)]
+    fn run(&self) -> Option<RunRef> {
+        None
+    }
+
     /// The call returned normally — an `Ok`, or a value that is not a
     /// result: a monitored run succeeded. `describe` gives the returned
     /// value's text (with `success_value`).
@@ -50,6 +58,10 @@ impl<C: ContextSlot> Default for Monitored<C> {
 }
 
 impl<C: ContextSlot> ContextSlot for Monitored<C> {
+    fn run(&self) -> Option<RunRef> {
+        self.run
+    }
+
     fn into_context(mut self) -> Context {
         let run = self.run.take();
         let context = std::mem::take(&mut self.context).into_context();
@@ -136,7 +148,7 @@ impl<S: SiteFn, C: ContextSlot> PanicGuard<S, C> {
     pub fn new(site: S, context: C) -> Self {
         PanicGuard {
             #[cfg(panic = "abort")]
-            entered: crate::capture::abort_mode::enter(site.site()),
+            entered: crate::capture::abort_mode::enter(site.site(), context.run()),
             site,
             context,
         }

@@ -63,7 +63,7 @@ impl<S: SiteFn, C: ContextSlot, F: Future> Future for Watch<S, C, F> {
         let this = unsafe { self.get_unchecked_mut() };
         let stamp = entered().since(this.started);
         #[cfg(panic = "abort")]
-        let entered = crate::capture::abort_mode::enter(this.site.site());
+        let entered = crate::capture::abort_mode::enter(this.site.site(), this.context.run());
         let guard = PollGuard {
             site: &this.site,
             context: &mut this.context,

@@ -3,7 +3,7 @@
 
 use std::fmt::Debug;
 
-use super::run::RunRef;
+use super::job::RunRef;
 
 /// The `Debug` text of the `context(...)` arguments, formatted on entry, and
 /// only when a notifier is installed.

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use super::backtrace::RawBacktrace;
 use super::draft::Draft;
+use super::job::RunSignal;
 use super::listening::{global_installed, scope_ended, scope_started};
-use super::run::RunSignal;
 use crate::storm::RepeatSlot;
 
 /// What capture hands its drafts to.

@@ -4,7 +4,7 @@
 use std::time::{Duration, SystemTime};
 
 use super::context::Context;
-use super::run::RunRef;
+use super::job::{RunRef, CANCELLED};
 use super::site::Origin;
 use super::subject::{ErrorRef, Subject};
 use crate::alert::{Alert, AlertKind, Frame, RunInfo, Severity};
@@ -28,6 +28,8 @@ pub(crate) struct Draft {
     title: Option<String>,
     /// The monitored run this failure ends, and how long it had run.
     run: Option<(RunRef, Duration)>,
+    /// The failure is the run's cancellation (its future dropped).
+    cancelled: bool,
     pub(crate) fingerprint: u64,
     pub(crate) dropped: u64,
 }
@@ -87,6 +89,7 @@ impl Draft {
             Subject::Message(severity, text) => {
                 ((*text).to_owned(), *severity, None, thread_name())
             }
+            Subject::Cancelled => (CANCELLED.to_owned(), Severity::Warning, None, thread_name()),
             Subject::Event(event) => {
                 title = Some(match event.error {
                     Some(error) if event.message.is_empty() => {
@@ -109,6 +112,7 @@ impl Draft {
             context,
             title,
             run,
+            cancelled: matches!(subject, Subject::Cancelled),
             fingerprint,
             dropped: 0,
         }
@@ -149,6 +153,7 @@ impl Draft {
             context,
             title: own_title,
             run,
+            cancelled,
             fingerprint,
             dropped,
         } = self;
@@ -184,6 +189,7 @@ impl Draft {
             (Some((run, duration)), None) => Some(run_failure_title(
                 run.monitor.job,
                 kind,
+                cancelled,
                 *duration,
                 &message,
             )),
@@ -239,12 +245,16 @@ impl Draft {
 
 /// `nightly-export failed after 41s: disk full`, `nightly-export cancelled
 /// after 12s`.
-fn run_failure_title(job: &str, kind: AlertKind, duration: Duration, message: &str) -> String {
+fn run_failure_title(
+    job: &str,
+    kind: AlertKind,
+    cancelled: bool,
+    duration: Duration,
+    message: &str,
+) -> String {
     let duration = crate::alert::human_duration(duration);
     match kind {
-        AlertKind::Message if message == super::run::CANCELLED => {
-            format!("{job} cancelled after {duration}")
-        }
+        _ if cancelled => format!("{job} cancelled after {duration}"),
         AlertKind::Panic => format!("{job} panicked after {duration}: {}", first_line(message)),
         _ => format!("{job} failed after {duration}: {}", first_line(message)),
     }

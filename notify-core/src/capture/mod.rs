@@ -12,6 +12,7 @@ mod destination;
 mod draft;
 #[cfg(any(feature = "tracing", feature = "log"))]
 mod event_site;
+mod job;
 mod listening;
 mod panic_hook;
 mod propagation;
@@ -24,6 +25,8 @@ pub(crate) use backtrace::{resolve_and_trim, RawBacktrace};
 pub use context::{debug, Context};
 pub(crate) use destination::{scoped, set_global, Destination};
 pub(crate) use draft::Draft;
+pub use job::MonitorSite;
+pub(crate) use job::{still_running_alert, RunRef, RunSignal};
 pub(crate) use listening::{mark_notifier_thread, on_notifier_thread};
 #[cfg(panic = "abort")]
 pub(crate) use panic_hook::abort_mode;
@@ -31,11 +34,7 @@ pub(crate) use panic_hook::{install_panic_hook, payload_text, report_unwinding};
 pub(crate) use propagation::first_reports;
 pub use propagation::{entered, not_entered, Entered};
 pub(crate) use report::{report, Report};
-pub use run::MonitorSite;
-pub(crate) use run::{
-    cancelled as run_cancelled, start as start_run, still_running_alert,
-    succeeded as run_succeeded, RunRef, RunSignal,
-};
+pub(crate) use run::{cancelled as run_cancelled, start as start_run, succeeded as run_succeeded};
 pub(crate) use site::Origin;
 pub use site::{CallSite, SitePrefix};
 pub use subject::ErrorRef;

@@ -60,8 +60,21 @@ fn on_panic(info: &std::panic::PanicHookInfo<'_>) {
     #[cfg(panic = "abort")]
     {
         // No guard will run: report here, and deliver before the abort.
-        let site = abort_mode::innermost().unwrap_or(&abort_mode::UNANNOTATED_PANIC);
-        report(Report::new(Origin::Site(site), Subject::Panic(&panic)).backtrace(backtrace));
+        let ((site, run), around) =
+            abort_mode::innermost().unwrap_or(((&abort_mode::UNANNOTATED_PANIC, None), Vec::new()));
+        let context = match run {
+            Some(run) => Context::none().with_run(run),
+            None => Context::none(),
+        };
+        report(
+            Report::new(Origin::Site(site), Subject::Panic(&panic))
+                .backtrace(backtrace)
+                .context(context),
+        );
+        // The monitored runs around it end with it.
+        for run in around {
+            super::run::ended_by_panic(run, "panicked (reported where it happened)");
+        }
         if let Some(destination) = global() {
             destination.flush(abort_mode::FLUSH_TIMEOUT);
         }
@@ -140,6 +153,7 @@ pub(crate) mod abort_mode {
     use std::cell::RefCell;
     use std::time::Duration;
 
+    use super::super::job::RunRef;
     use super::super::listening::is_listening;
     use super::super::site::{CallSite, SitePrefix};
     use crate::storm::RepeatSlot;
@@ -148,14 +162,17 @@ pub(crate) mod abort_mode {
     pub(super) const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 
     thread_local! {
-        static SITES: RefCell<Vec<&'static CallSite>> = const { RefCell::new(Vec::new()) };
+        /// The annotated functions this thread is in, innermost last, each
+        /// with its monitored run (`#[monitor]`) if it is one.
+        static SITES: RefCell<Vec<(&'static CallSite, Option<RunRef>)>> =
+            const { RefCell::new(Vec::new()) };
     }
 
-    /// Entering an annotated function. Returns whether the site was pushed
-    /// (only while a notifier listens).
+    /// Entering an annotated function (with its run, if it is monitored).
+    /// Returns whether the site was pushed (only while a notifier listens).
     #[inline(always)]
-    pub(crate) fn enter(site: &'static CallSite) -> bool {
-        is_listening() && SITES.try_with(|s| s.borrow_mut().push(site)).is_ok()
+    pub(crate) fn enter(site: &'static CallSite, run: Option<RunRef>) -> bool {
+        is_listening() && SITES.try_with(|s| s.borrow_mut().push((site, run))).is_ok()
     }
 
     /// Leaving an annotated function that [`enter`] pushed.
@@ -164,9 +181,16 @@ pub(crate) mod abort_mode {
         let _ = SITES.try_with(|s| s.borrow_mut().pop());
     }
 
-    pub(super) fn innermost() -> Option<&'static CallSite> {
+    /// The innermost annotated function (and its run), and the runs of the
+    /// monitored functions around it: the panic ends them all.
+    pub(super) fn innermost() -> Option<((&'static CallSite, Option<RunRef>), Vec<RunRef>)> {
         SITES
-            .try_with(|s| s.borrow().last().copied())
+            .try_with(|s| {
+                let sites = s.borrow();
+                let (innermost, around) = sites.split_last()?;
+                let runs = around.iter().filter_map(|(_, run)| *run).collect();
+                Some((*innermost, runs))
+            })
             .ok()
             .flatten()
     }

@@ -19,6 +19,7 @@ use super::backtrace::RawBacktrace;
 use super::context::Context;
 use super::destination::{global, with_current, Destination};
 use super::draft::Draft;
+use super::job::RunSignal;
 use super::listening::{any_scope, is_listening, on_notifier_thread};
 use super::propagation::{already_reported, just_reported, repeated, reported, Entered};
 use super::site::Origin;
@@ -204,7 +205,13 @@ fn end_run_unreported(destination: &dyn Destination, report: &mut Report<'_>) {
 #[inline(never)]
 fn end_run(destination: &dyn Destination, report: &mut Report<'_>) {
     if let Some(run) = report.context.take_run() {
-        super::run::failed_unreported(destination, run, report.subject.text());
+        destination.run(RunSignal::Failed {
+            run,
+            duration: run.started.elapsed(),
+            text: report.subject.text(),
+            panicked: matches!(report.subject, Subject::Panic(_)),
+            thread: super::draft::thread_name(),
+        });
     }
 }
 

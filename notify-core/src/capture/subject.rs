@@ -4,6 +4,7 @@
 use std::error::Error;
 use std::fmt::{Debug, Display};
 
+use super::job::CANCELLED;
 use crate::alert::{AlertKind, Severity};
 use crate::fingerprint::{hash_debug, hash_display, Fingerprinter};
 
@@ -44,6 +45,8 @@ pub(crate) enum Subject<'a> {
     Message(Severity, &'a str),
     #[cfg_attr(not(any(feature = "tracing", feature = "log")), allow(dead_code))]
     Event(EventRef<'a>),
+    /// A monitored run whose future was dropped before it completed.
+    Cancelled,
 }
 
 impl Subject<'_> {
@@ -51,7 +54,7 @@ impl Subject<'_> {
         match self {
             Subject::Error(_) => AlertKind::Error,
             Subject::Panic(_) => AlertKind::Panic,
-            Subject::Message(..) => AlertKind::Message,
+            Subject::Message(..) | Subject::Cancelled => AlertKind::Message,
             Subject::Event(event) if event.error.is_some() => AlertKind::Error,
             Subject::Event(_) => AlertKind::Message,
         }
@@ -68,6 +71,7 @@ impl Subject<'_> {
             Subject::Panic(info) => format!("panicked: {}", info.message),
             Subject::Message(_, text) => (*text).to_owned(),
             Subject::Event(event) => event.text().to_owned(),
+            Subject::Cancelled => CANCELLED.to_owned(),
         }
     }
 
@@ -87,6 +91,7 @@ impl Subject<'_> {
             Subject::Error(ErrorRef::Debug(e)) => hash_debug(fp, *e),
             Subject::Panic(info) => fp.str(&info.message),
             Subject::Message(_, text) => fp.str(text),
+            Subject::Cancelled => fp.str(CANCELLED),
             Subject::Event(event) => {
                 fp.str(event.message);
                 if let Some(error) = event.error {

@@ -93,7 +93,7 @@ pub struct FlushGuard {
 impl FlushGuard {
     /// The installed notifier's counters (see [`Notifier::stats`](crate::Notifier::stats)):
     /// for a health endpoint, or a test.
-    pub fn stats(&self) -> crate::Stats {
+    pub fn stats(&self) -> crate::dispatch::Stats {
         GLOBAL.get().map(|n| n.stats()).unwrap_or_default()
     }
 }

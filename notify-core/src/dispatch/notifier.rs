@@ -206,6 +206,7 @@ impl Notifier {
             spool: options.spool,
             unsent: std::sync::Mutex::default(),
             next_delivery: AtomicU64::new(0),
+            lost_run_ends: std::sync::Mutex::default(),
         });
         let (queue, queued) = mpsc::channel(options.queue_capacity);
         let (flush_requests, flush_requested) = mpsc::unbounded_channel();
@@ -254,7 +255,11 @@ impl Notifier {
             .swap(0, std::sync::atomic::Ordering::Relaxed);
         let dropped_before = draft.dropped;
         let fingerprint = draft.fingerprint;
+        let run = draft.run();
         if !self.enqueue(QueuedAlert::First(draft, backtrace)) {
+            if let Some(run) = run {
+                self.state.run_end_lost(run.id);
+            }
             // The drops it carried (counted already) ride on the next one;
             // the repeats storm control counted against it are lost with it.
             counters
@@ -466,14 +471,76 @@ impl Destination for Notifier {
             self.orphaned_alert();
             return;
         }
-        self.enqueue(QueuedAlert::Run(signal));
+        let ends = match &signal {
+            RunSignal::Started(..) => None,
+            RunSignal::Succeeded { run, .. } | RunSignal::Failed { run, .. } => Some(run.id),
+        };
+        if !self.enqueue(QueuedAlert::Run(signal)) {
+            if let Some(id) = ends {
+                self.state.run_end_lost(id);
+            }
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::capture::{CallSite, MonitorSite, RunRef, SitePrefix};
     use crate::sink::Memory;
+
+    static JOB_SITE: CallSite = CallSite {
+        function: "job",
+        module_path: "tests",
+        file: "src/tests.rs",
+        line: 1,
+        severity: None,
+        title: None,
+        sinks: &[],
+        fingerprint_prefix: SitePrefix::new("tests", "job", "src/tests.rs", 1),
+        repeats: RepeatSlot::new(),
+    };
+    static JOB: MonitorSite = MonitorSite {
+        site: &JOB_SITE,
+        job: "job",
+        notify_start: false,
+        notify_success: false,
+        max_runtime_ms: 150,
+    };
+
+    /// A run whose end was lost with a full queue (counted) is never called
+    /// still running: whether its start was handled before (it is
+    /// forgotten) or is still queued behind (it is not taken in).
+    #[test]
+    fn a_run_whose_end_was_lost_is_never_said_to_be_still_running() {
+        let memory = Memory::new();
+        let notifier = Notifier::builder().sink(memory.clone()).build().unwrap();
+        let timeout = Duration::from_secs(30);
+
+        // Started, then its end lost.
+        let handled = RunRef::start(&JOB);
+        notifier.run(RunSignal::Started(handled, String::from("main")));
+        assert!(notifier.flush(timeout));
+        notifier.state.run_end_lost(handled.id);
+        // The end lost before its start was handled.
+        let queued = RunRef::start(&JOB);
+        notifier.state.run_end_lost(queued.id);
+        notifier.run(RunSignal::Started(queued, String::from("main")));
+
+        // A run that really is still running, for contrast.
+        let running = RunRef::start(&JOB);
+        notifier.run(RunSignal::Started(running, String::from("main")));
+
+        std::thread::sleep(Duration::from_millis(600));
+        assert!(notifier.flush(timeout));
+        let alerts = memory.alerts();
+        let run_ids: Vec<&str> = alerts
+            .iter()
+            .filter(|a| a.kind == crate::AlertKind::StillRunning)
+            .filter_map(|a| a.run.as_ref().map(|r| r.run_id.as_str()))
+            .collect();
+        assert_eq!(run_ids, [running.run_id()], "{alerts:#?}");
+    }
 
     /// A window withdrawn (the failure was an inner call's) is forgotten:
     /// the next report is judged afresh. A repeat counted in it meanwhile is

@@ -17,21 +17,42 @@
 //!   (and resolves it in Alertmanager).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
-use super::state::Completion;
-use super::stats::Counters;
-use super::worker::Dispatcher;
-use crate::alert::Alert;
-use crate::capture::{still_running_alert, RunRef, RunSignal};
+use crate::capture::RunRef;
 
 /// The runs in progress, by run id.
 #[derive(Default)]
 pub(crate) struct Runs {
     table: Mutex<HashMap<u128, Entry>>,
-    /// The end of the last signal's handling: each waits for the one
-    /// before it (its sender is dropped when it is done, however).
-    pub(super) tail: Mutex<Option<tokio::sync::oneshot::Receiver<()>>>,
+    /// The end of the last event's turn (see [`Runs::take_turn`]).
+    tail: Mutex<Option<tokio::sync::oneshot::Receiver<()>>>,
+}
+
+/// An event of a run waiting for its turn: every event of every run —
+/// start, success, failure not alerted, failure alert — is handled in the
+/// order it left the queue, so a run's start is handled (and checked in)
+/// before its end, and one run's `/fail` before the next run's `/start`.
+pub(crate) struct Turn {
+    previous: Option<tokio::sync::oneshot::Receiver<()>>,
+    done: tokio::sync::oneshot::Sender<()>,
+}
+
+/// Held while an event is handled; the next one's turn comes when it drops
+/// (however the handling ends, even by a panic).
+pub(crate) struct InTurn {
+    _done: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Turn {
+    /// Waits until every event before this one is handled.
+    pub(crate) async fn wait(self) -> InTurn {
+        if let Some(previous) = self.previous {
+            // An error: the one before ended without sending, also done.
+            let _ = previous.await;
+        }
+        InTurn { _done: self.done }
+    }
 }
 
 /// Runs in progress kept at most: a run whose end never came (its signal
@@ -51,79 +72,28 @@ struct Entry {
 }
 
 impl Runs {
-    /// A run ended: out of the table, its timer cancelled. Whether its
-    /// still-running alert was sent.
-    fn end(&self, run: &RunRef) -> bool {
-        let entry = self
-            .table
+    /// The next turn, in the order of the calls (the queue's order: the
+    /// dispatcher calls this as it takes each event from the queue).
+    pub(super) fn take_turn(&self) -> Turn {
+        let (done, next) = tokio::sync::oneshot::channel();
+        let previous = self
+            .tail
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .remove(&run.id);
-        match entry {
-            Some(entry) => {
-                if let Some(timer) = entry.timer {
-                    timer.abort();
-                }
-                entry.still_running
-            }
-            None => false,
-        }
-    }
-}
-
-impl Dispatcher {
-    /// A run's start or end, as its job's thread signalled it.
-    pub(super) fn handle_run(self: &Arc<Self>, signal: RunSignal, completion: &Arc<Completion>) {
-        let run = *signal.run();
-        let ends_still_running = match &signal {
-            RunSignal::Started(_, thread) => {
-                self.started(run, thread.clone());
-                false
-            }
-            RunSignal::Succeeded { .. } | RunSignal::Failed { .. } => self.runs.end(&run),
-        };
-        let alert = Arc::new(signal.alert(&self.state.settings, ends_still_running));
-        self.check_in(&alert, completion);
-        let to_chats = match &signal {
-            RunSignal::Started(..) => run.monitor.notify_start,
-            RunSignal::Succeeded { .. } => run.monitor.notify_success || ends_still_running,
-            // A failure not alerted (a repeat, or an inner call's): the
-            // chats hear of it only to end a still-running alert.
-            RunSignal::Failed { .. } => ends_still_running,
-        };
-        if to_chats {
-            self.route(&alert, completion);
-        }
+            .replace(next);
+        Turn { previous, done }
     }
 
-    /// A run's failure, as its alert (with the backtrace) completes: the
-    /// run ends here.
-    pub(super) fn run_failed(&self, alert: &mut Alert, run: &RunRef) {
-        let ends_still_running = self.runs.end(run);
-        if let Some(info) = &mut alert.run {
-            info.ends_still_running = ends_still_running;
-        }
-    }
-
-    /// The heartbeat check-in for a run's alert, if a heartbeat is set.
-    pub(super) fn check_in(&self, alert: &Arc<Alert>, completion: &Arc<Completion>) {
-        if let Some(heartbeat) = &self.heartbeat {
-            heartbeat.deliver(alert, &self.state, self.policy, completion);
-        }
-    }
-
-    /// A run started: into the table, with its timer.
-    fn started(self: &Arc<Self>, run: RunRef, thread: String) {
-        let mut table = self.runs.table.lock().unwrap_or_else(|p| p.into_inner());
-        let timer = run.monitor.max_runtime().map(|max| {
-            let this = self.clone();
-            let deadline = tokio::time::Instant::from_std(run.started + max);
-            tokio::spawn(async move {
-                tokio::time::sleep_until(deadline).await;
-                this.still_running(run);
-            })
-            .abort_handle()
-        });
+    /// A run started, with its `max_runtime` timer: into the table. Past
+    /// [`MAX_RUNS`], the oldest run is forgotten: whether one was.
+    pub(super) fn start(
+        &self,
+        run: &RunRef,
+        thread: String,
+        timer: Option<tokio::task::AbortHandle>,
+    ) -> bool {
+        let mut table = self.table.lock().unwrap_or_else(|p| p.into_inner());
+        let mut evicted = false;
         if table.len() >= MAX_RUNS {
             let oldest = table
                 .iter()
@@ -133,6 +103,7 @@ impl Dispatcher {
                 if let Some(timer) = entry.timer {
                     timer.abort();
                 }
+                evicted = true;
             }
         }
         table.insert(
@@ -144,26 +115,59 @@ impl Dispatcher {
                 timer,
             },
         );
+        evicted
     }
 
-    /// A run's `max_runtime` passed: one alert, if it is still going.
-    fn still_running(self: &Arc<Self>, run: RunRef) {
-        let thread = {
-            let mut table = self.runs.table.lock().unwrap_or_else(|p| p.into_inner());
-            match table.get_mut(&run.id) {
-                Some(entry) if !entry.still_running => {
-                    entry.still_running = true;
-                    entry.timer = None;
-                    entry.thread.clone()
-                }
-                _ => return,
+    /// A run's `max_runtime` passed: if it is still in the table and has
+    /// had no still-running alert, it is marked as having one, and its
+    /// thread's name is returned (for the alert).
+    pub(super) fn overdue(&self, run: &RunRef) -> Option<String> {
+        let mut table = self.table.lock().unwrap_or_else(|p| p.into_inner());
+        match table.get_mut(&run.id) {
+            Some(entry) if !entry.still_running => {
+                entry.still_running = true;
+                entry.timer = None;
+                Some(entry.thread.clone())
             }
-        };
-        let state = &self.state;
-        let seq = state.ledger.take_in();
-        Counters::add(&state.counters.queued, 1);
-        let completion = Arc::new(Completion::new(state.clone(), seq));
-        let alert = Arc::new(still_running_alert(&run, &state.settings, &thread));
-        self.route(&alert, &completion);
+            _ => None,
+        }
+    }
+
+    /// A run ended: out of the table, its timer cancelled. Whether its
+    /// still-running alert was sent.
+    pub(super) fn end(&self, run: &RunRef) -> bool {
+        self.end_id(run.id)
+    }
+
+    /// A run whose end was lost (the queue was full, counted): out of the
+    /// table, so no still-running alert is raised about a run that ended.
+    /// Whether it was in the table.
+    pub(super) fn forget(&self, id: u128) -> bool {
+        let entry = self
+            .table
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&id);
+        if let Some(timer) = entry.as_ref().and_then(|e| e.timer.as_ref()) {
+            timer.abort();
+        }
+        entry.is_some()
+    }
+
+    fn end_id(&self, id: u128) -> bool {
+        let entry = self
+            .table
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&id);
+        match entry {
+            Some(entry) => {
+                if let Some(timer) = entry.timer {
+                    timer.abort();
+                }
+                entry.still_running
+            }
+            None => false,
+        }
     }
 }

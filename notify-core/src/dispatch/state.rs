@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::flush::DeliveryLedger;
 use super::stats::Counters;
-use crate::alert::Alert;
+use crate::alert::{Alert, AlertKind};
 use crate::capture::{Draft, RawBacktrace, RunSignal};
 use crate::diagnostic::Diagnostics;
 use crate::settings::Settings;
@@ -30,9 +30,36 @@ pub(crate) struct NotifierState {
     /// the spool takes at exit. By delivery id: (sink, alert).
     pub(crate) unsent: std::sync::Mutex<std::collections::HashMap<u64, (String, Arc<Alert>)>>,
     pub(crate) next_delivery: std::sync::atomic::AtomicU64,
+    /// Monitored runs whose end was dropped with a full queue (counted):
+    /// the dispatcher forgets them — or, if their start is still queued,
+    /// does not take them in — so it never says they are still running.
+    /// The last 4096.
+    pub(crate) lost_run_ends: std::sync::Mutex<std::collections::VecDeque<u128>>,
 }
 
 impl NotifierState {
+    /// A run's end did not get into the queue (dropped and counted).
+    pub(crate) fn run_end_lost(&self, id: u128) {
+        let mut lost = self.lost_run_ends.lock().unwrap_or_else(|p| p.into_inner());
+        // Bounded like the runs table (which forgets its oldest past it).
+        if lost.len() >= 4096 {
+            lost.pop_front();
+        }
+        lost.push_back(id);
+    }
+
+    /// Whether run `id`'s end was lost; it is no longer kept if so.
+    pub(crate) fn take_lost_run_end(&self, id: u128) -> bool {
+        let mut lost = self.lost_run_ends.lock().unwrap_or_else(|p| p.into_inner());
+        match lost.iter().position(|lost| *lost == id) {
+            Some(at) => {
+                lost.remove(at);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Whether this process is a `fork()` child of the one that started the
     /// notifier: its dispatcher, sinks and diagnostics threads are gone, and
     /// its locks may be held by threads that no longer exist.
@@ -41,12 +68,15 @@ impl NotifierState {
         crate::sys::forks() != self.forks
     }
 
-    /// A delivery started: kept for the spool until [`Self::sent`].
+    /// A delivery started: kept for the spool until [`Self::sent`] —
+    /// unless it is news of now that a later run would only get wrong (a
+    /// run's start; a still-running alert, which nothing would resolve).
     pub(crate) fn sending(&self, sink: &str, alert: &Arc<Alert>) -> u64 {
         let id = self
             .next_delivery
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        if self.spool.is_some() {
+        let of_now = matches!(alert.kind, AlertKind::Started | AlertKind::StillRunning);
+        if self.spool.is_some() && !of_now {
             self.unsent
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())

@@ -19,7 +19,7 @@ use super::sink_thread::SinkThread;
 use super::state::{Completion, NotifierState, QueuedAlert};
 use super::stats::Counters;
 use crate::alert::Alert;
-use crate::capture::mark_notifier_thread;
+use crate::capture::{mark_notifier_thread, still_running_alert, RunRef, RunSignal};
 use crate::diagnostic::Throttled;
 use crate::sink::retry::RetryPolicy;
 use crate::sink::{SinkGroup, Transport};
@@ -43,6 +43,8 @@ pub(crate) struct Dispatcher {
     resolver: Resolver,
     /// Said at most once a minute: storm control evicted fingerprints.
     eviction_note: Throttled,
+    /// Said at most once a minute: the runs table forgot runs.
+    runs_evicted_note: Throttled,
     /// Each sink's thread; they stop when the dispatcher does.
     sink_threads: Mutex<Vec<SinkThread>>,
     /// Monitored runs in progress (see `runs`).
@@ -114,6 +116,7 @@ impl Dispatcher {
             resolved: Notify::new(),
             resolver: Resolver::start(),
             eviction_note: Throttled::default(),
+            runs_evicted_note: Throttled::default(),
             runs: Runs::default(),
             // On the dispatcher's runtime: check-ins are small, and one at
             // a time keeps each run's start before its end.
@@ -216,6 +219,7 @@ impl Dispatcher {
 
     /// Queues the summaries of closed storm windows (all open ones on flush).
     fn sweep(self: &Arc<Self>, all: bool) {
+        self.forget_lost_run_ends();
         let state = &self.state;
         for summary in state.storm.sweep(all) {
             let seq = state.ledger.take_in();
@@ -252,28 +256,24 @@ impl Dispatcher {
             }
             QueuedAlert::Summary(_) | QueuedAlert::Spooled(..) => None,
             QueuedAlert::Run(signal) => {
-                // In order: after the signals before it, and after the
-                // failures queued before it have their alerts (and so their
-                // check-ins) — a run's `/fail` before the next run's `/start`.
-                let (done, next) = tokio::sync::oneshot::channel::<()>();
-                let previous = self
-                    .runs
-                    .tail
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .replace(next);
+                // In queue order with every other event of runs (see
+                // `runs.rs`): a run's start before its end, a run's
+                // `/fail` before the next run's `/start`.
+                let previous = self.runs.take_turn();
                 let this = self.clone();
                 tokio::spawn(async move {
-                    if let Some(previous) = previous {
-                        let _ = previous.await;
-                    }
-                    this.wait_resolved(seq).await;
+                    let _turn = previous.wait().await;
                     this.handle_run(signal, &completion);
                     drop(permit);
-                    drop(done);
                 });
                 return;
             }
+        };
+        // A monitored run's failure takes its turn among its run's events
+        // now, in queue order; it waits for it once its backtrace is resolved.
+        let turn = match &queued {
+            QueuedAlert::First(draft, _) if draft.run().is_some() => Some(self.runs.take_turn()),
+            _ => None,
         };
         let this = self.clone();
         tokio::spawn(async move {
@@ -282,6 +282,10 @@ impl Dispatcher {
                     let frames = this.resolver.resolve(raw).await;
                     let run = draft.run();
                     let mut alert = draft.complete(&this.state.settings, frames);
+                    let _turn = match turn {
+                        Some(turn) => Some(turn.wait().await),
+                        None => None,
+                    };
                     if let Some(run) = &run {
                         this.run_failed(&mut alert, run);
                     }
@@ -365,6 +369,102 @@ impl Dispatcher {
                 alert.title
             ));
         }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Monitored runs (see `runs`): their signals, failures, timers and check-ins.
+
+impl Dispatcher {
+    /// A run's start or end, as its job's thread signalled it.
+    pub(super) fn handle_run(self: &Arc<Self>, signal: RunSignal, completion: &Arc<Completion>) {
+        let run = *signal.run();
+        let ends_still_running = match &signal {
+            RunSignal::Started(_, thread) => {
+                self.started(run, thread.clone());
+                false
+            }
+            RunSignal::Succeeded { .. } | RunSignal::Failed { .. } => self.runs.end(&run),
+        };
+        let alert = Arc::new(signal.alert(&self.state.settings, ends_still_running));
+        self.check_in(&alert, completion);
+        let to_chats = match &signal {
+            RunSignal::Started(..) => run.monitor.notify_start,
+            RunSignal::Succeeded { .. } => run.monitor.notify_success || ends_still_running,
+            // A failure not alerted (a repeat, or an inner call's): the
+            // chats hear of it only to end a still-running alert.
+            RunSignal::Failed { .. } => ends_still_running,
+        };
+        if to_chats {
+            self.route(&alert, completion);
+        }
+    }
+
+    /// A run's failure, as its alert (with the backtrace) completes: the
+    /// run ends here.
+    pub(super) fn run_failed(&self, alert: &mut Alert, run: &RunRef) {
+        let ends_still_running = self.runs.end(run);
+        if let Some(info) = &mut alert.run {
+            info.ends_still_running = ends_still_running;
+        }
+    }
+
+    /// The heartbeat check-in for a run's alert, if a heartbeat is set.
+    pub(super) fn check_in(&self, alert: &Arc<Alert>, completion: &Arc<Completion>) {
+        if let Some(heartbeat) = &self.heartbeat {
+            heartbeat.deliver(alert, &self.state, self.policy, completion);
+        }
+    }
+
+    /// A run started: into the table, with its timer.
+    fn started(self: &Arc<Self>, run: RunRef, thread: String) {
+        if self.state.take_lost_run_end(run.id) {
+            // Its end came first, and was lost: it is over.
+            return;
+        }
+        let timer = run.monitor.max_runtime().map(|max| {
+            let this = self.clone();
+            let deadline = tokio::time::Instant::from_std(run.started + max);
+            tokio::spawn(async move {
+                tokio::time::sleep_until(deadline).await;
+                this.still_running(run);
+            })
+            .abort_handle()
+        });
+        if self.runs.start(&run, thread, timer) {
+            Counters::add(&self.state.counters.dropped, 1);
+            if let Some(count) = self.runs_evicted_note.count(1) {
+                self.state.diagnostics.say(&format!(
+                    "forgot {count} monitored runs that never ended: more than 4096 at once \
+                     (no still-running alert or end will be told for them)"
+                ));
+            }
+        }
+    }
+
+    /// Forgets the runs in the table whose end was lost with a full queue
+    /// (those whose start is still queued are not taken in: `started`).
+    pub(super) fn forget_lost_run_ends(&self) {
+        let mut lost = self
+            .state
+            .lost_run_ends
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        lost.retain(|id| !self.runs.forget(*id));
+    }
+
+    /// A run's `max_runtime` passed: one alert, if it is still going.
+    fn still_running(self: &Arc<Self>, run: RunRef) {
+        self.forget_lost_run_ends();
+        let Some(thread) = self.runs.overdue(&run) else {
+            return;
+        };
+        let state = &self.state;
+        let seq = state.ledger.take_in();
+        Counters::add(&state.counters.queued, 1);
+        let completion = Arc::new(Completion::new(state.clone(), seq));
+        let alert = Arc::new(still_running_alert(&run, &state.settings, &thread));
+        self.route(&alert, &completion);
     }
 }
 

@@ -64,10 +64,12 @@ const MAX_BACKTRACE_CHARS: usize = 6000;
 ///
 /// A still-running alert has `alertname`, `severity` (`warning`), `app`,
 /// `environment`, `instance`, `function`, `job` and `run_id` (each run is
-/// its own alert), and fires until the run ends: the success or failure
-/// that ends the run posts the same labels with `endsAt` now, which
-/// resolves it. A job's start and success messages are not posted: they
-/// are news, not alerts.
+/// its own alert). It is posted once, with `endsAt` a day later, and fires
+/// until the run ends: the success or failure that ends the run posts the
+/// same labels with `endsAt` now, which resolves it. A run still going a
+/// day after its `max_runtime` (or whose process died) resolves by itself
+/// then; the heartbeat service is what watches for those. A job's start
+/// and success messages are not posted: they are news, not alerts.
 ///
 /// Label values are single lines without control characters, at most 200
 /// characters; a label whose value would be empty is left out (Alertmanager
@@ -185,7 +187,7 @@ impl Alertmanager {
     /// array with one alert, as Alertmanager's `POST /api/v2/alerts` takes.
     ///
     /// For a monitored job's run: a still-running alert fires until the
-    /// run ends (or a day, if the process dies first); the alert that ends
+    /// run ends (at most a day); the alert that ends
     /// such a run resolves it (`endsAt` now), and a failure is posted beside
     /// that resolution. A start or success that ends nothing is news, not
     /// an alert: the array is empty, and nothing is posted.
@@ -486,7 +488,8 @@ fn still_running_labels(alert: &Alert) -> BTreeMap<&'static str, String> {
 const STILL_RUNNING_SEVERITY: crate::alert::Severity = crate::alert::Severity::Warning;
 
 /// How long a still-running alert fires without news: the run's end
-/// resolves it; a process that dies first leaves it firing this long.
+/// resolves it sooner; past this, it resolves by itself (a run that long
+/// overdue, or whose process died, is the heartbeat service's to notice).
 const STILL_RUNNING_FIRES_FOR: Duration = Duration::from_secs(24 * 3600);
 
 /// One line without control characters (newlines included, they become
