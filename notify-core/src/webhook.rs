@@ -400,6 +400,40 @@ pub fn verify_at(
 mod tests {
     use super::*;
 
+    /// `run` was added within v1: a document from an older sender (without
+    /// the key) still reads, and a run's document carries its run.
+    #[test]
+    fn documents_without_run_still_read_and_runs_round_trip() {
+        let old = r#"{"schema":"notify.alert/v1","kind":"error","severity":"error","title":"t",
+            "app":"a","environment":null,"host":"h","process_id":1,"thread":"main",
+            "timestamp":"2026-01-01T00:00:00Z","location":{"function":"f","file":"f.rs","line":1},
+            "message":"m","causes":[],"panic_location":null,"backtrace":[],"context":[],
+            "repeats":null,"dropped":0,"fingerprint":"0000000000000001"}"#;
+        let document: AlertDocument = serde_json::from_str(old).unwrap();
+        assert_eq!(document.run, None);
+
+        let mut alert = crate::render::checks::sample_alert();
+        alert.kind = crate::AlertKind::StillRunning;
+        alert.run = Some(crate::RunInfo {
+            job: String::from("nightly-export"),
+            run_id: String::from("0d6c3b8e-3f1a-4c7e-9a51-2b7f4c9d1e08"),
+            duration: Duration::from_secs(7200),
+            value: None,
+            ends_still_running: false,
+        });
+        let json = serde_json::to_value(AlertDocument::from_alert(&alert)).unwrap();
+        assert_eq!(json["schema"], SCHEMA);
+        assert_eq!(json["kind"], "still_running");
+        assert_eq!(json["run"]["job"], "nightly-export");
+        assert_eq!(json["run"]["duration_ms"], 7_200_000);
+        assert_eq!(json["run"]["ends_still_running"], false);
+        // Every key is present: no run is `null`, not missing.
+        alert.run = None;
+        let json = serde_json::to_value(AlertDocument::from_alert(&alert)).unwrap();
+        assert!(json.as_object().unwrap().contains_key("run"));
+        assert!(json["run"].is_null());
+    }
+
     #[test]
     fn signature_is_the_documented_hmac() {
         // HMAC-SHA256("key", "1.body"), computed independently (Python's hmac module).

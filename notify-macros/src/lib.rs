@@ -234,7 +234,9 @@ pub fn alert_on_error(args: TokenStream, item: TokenStream) -> TokenStream {
 /// future: when it is called) and ends when it returns — an `Ok` or any
 /// value that is not a result is a success — or fails (`Err` or panic).
 /// A future dropped before it completes ends its run as cancelled: a
-/// warning. With no notifier installed a run costs one atomic load.
+/// warning. A function returning a future of a named type (`JoinHandle`)
+/// is not wrapped (see `#[alert_on_error]`): its run ends when it returns.
+/// With no notifier installed a run costs one atomic load.
 ///
 /// # Messages
 ///
