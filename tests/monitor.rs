@@ -634,3 +634,25 @@ fn every_runs_start_is_checked_in_before_its_end_under_load() {
     assert_eq!(seen.len(), 36);
     assert!(seen.values().all(|kind| kind == "fail"));
 }
+
+#[monitor(name = "looping-job")]
+fn looping_job(run: usize) -> Result<(), String> {
+    Err(format!("run {run} failed"))
+}
+
+#[test]
+fn one_runs_fail_is_checked_in_before_the_next_runs_start() {
+    world();
+    // One thread, run after run: each failure's alert (resolved on another
+    // thread) and the next run's start reach the dispatcher in this order.
+    for run in 0..8 {
+        let _ = looping_job(run);
+    }
+    flush();
+    let pings = pings_of("looping-job");
+    let expected: Vec<&str> = (0..8).flat_map(|_| ["start", "fail"]).collect();
+    assert_eq!(kinds(&pings), expected, "{pings:#?}");
+    for pair in pings.chunks(2) {
+        assert_eq!(pair[0].rid, pair[1].rid);
+    }
+}

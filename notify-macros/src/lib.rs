@@ -234,7 +234,7 @@ pub fn alert_on_error(args: TokenStream, item: TokenStream) -> TokenStream {
 /// future: when it is called) and ends when it returns — an `Ok` or any
 /// value that is not a result is a success — or fails (`Err` or panic).
 /// A future dropped before it completes ends its run as cancelled: a
-/// warning. A function returning a future of a named type (`JoinHandle`)
+/// warning (or the `severity` option's). A function returning a future of a named type (`JoinHandle`)
 /// is not wrapped (see `#[alert_on_error]`): its run ends when it returns.
 /// With no notifier installed a run costs one atomic load.
 ///
@@ -253,8 +253,9 @@ pub fn alert_on_error(args: TokenStream, item: TokenStream) -> TokenStream {
 ///   `max_runtime` passes; the run goes on). The run's end — success or
 ///   failure — is then always told, and resolves it in Alertmanager.
 ///
-/// The job thread only stamps the time and draws a run id: messages,
-/// timers and check-ins are the dispatcher's.
+/// The job's thread only stamps the time, draws a run id and names itself
+/// (and with `success_value` formats the value, bounded): messages, timers
+/// and check-ins are the dispatcher's.
 ///
 /// # Options
 ///

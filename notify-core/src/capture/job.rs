@@ -92,6 +92,8 @@ pub(crate) enum RunSignal {
         text: String,
         /// A panic (an alert of it would be critical).
         panicked: bool,
+        /// The run's future was dropped (an alert of it would be a warning).
+        cancelled: bool,
         thread: String,
     },
 }
@@ -155,21 +157,34 @@ impl RunSignal {
                 duration,
                 text,
                 panicked,
+                cancelled,
                 thread,
             } => {
-                let title = format!(
-                    "{} failed after {}: {}",
-                    run.monitor.job,
-                    human_duration(*duration),
-                    text.lines().next().unwrap_or_default()
-                );
+                let title = if *cancelled {
+                    format!(
+                        "{} cancelled after {}",
+                        run.monitor.job,
+                        human_duration(*duration)
+                    )
+                } else {
+                    format!(
+                        "{} failed after {}: {}",
+                        run.monitor.job,
+                        human_duration(*duration),
+                        text.lines().next().unwrap_or_default()
+                    )
+                };
                 let mut alert = run_alert(run, settings, AlertKind::Error, title, thread);
                 alert.message = text.clone();
                 if *panicked {
                     alert.kind = AlertKind::Panic;
+                } else if *cancelled {
+                    alert.kind = AlertKind::Message;
                 }
                 let default = if *panicked {
                     Severity::Critical
+                } else if *cancelled {
+                    Severity::Warning
                 } else {
                     Severity::Error
                 };

@@ -210,6 +210,7 @@ fn end_run(destination: &dyn Destination, report: &mut Report<'_>) {
             duration: run.started.elapsed(),
             text: report.subject.text(),
             panicked: matches!(report.subject, Subject::Panic(_)),
+            cancelled: matches!(report.subject, Subject::Cancelled),
             thread: super::draft::thread_name(),
         });
     }

@@ -62,6 +62,7 @@ pub(crate) fn cancelled(run: RunRef) {
             duration: run.started.elapsed(),
             text: CANCELLED.to_owned(),
             panicked: false,
+            cancelled: true,
             thread: String::new(),
         });
         return;
@@ -81,6 +82,7 @@ pub(crate) fn ended_by_panic(run: RunRef, text: &str) {
         duration: run.started.elapsed(),
         text: text.to_owned(),
         panicked: true,
+        cancelled: false,
         thread: thread_name(),
     });
 }

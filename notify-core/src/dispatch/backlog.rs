@@ -53,8 +53,8 @@ pub(crate) struct SinkBacklog {
 /// A delivery waiting in a digest sink's queue.
 struct Waiting {
     alert: Arc<Alert>,
-    /// Its id for the spool (see `NotifierState::sending`).
-    id: u64,
+    /// Its id for the spool (see `NotifierState::sending`), if it is kept.
+    id: Option<u64>,
     _completion: Arc<Completion>,
     _slot: OwnedSemaphorePermit,
 }
@@ -140,11 +140,9 @@ impl SinkBacklog {
             own.dropped += missed;
             Arc::new(own)
         };
-        let id = if self.spooled {
-            state.sending(self.sink.name(), &alert)
-        } else {
-            u64::MAX
-        };
+        let id = self
+            .spooled
+            .then(|| state.sending(self.sink.name(), &alert));
         if self.sink.digest_room().is_some() {
             self.enqueue(
                 Waiting {
@@ -169,7 +167,9 @@ impl SinkBacklog {
             let outcome = this.send_one(&alert, &policy).await;
             // Given up on after its retries: kept for the spool.
             if !matches!(&outcome, Err(e) if e.retryable) {
-                state.sent(id);
+                if let Some(id) = id {
+                    state.sent(id);
+                }
             }
             match outcome {
                 Ok(()) => Counters::add(&state.counters.delivered, 1),
@@ -291,7 +291,9 @@ impl SinkBacklog {
             // batch: a digest's alerts are not told apart once split).
             if !retryable {
                 for waiting in &batch {
-                    state.sent(waiting.id);
+                    if let Some(id) = waiting.id {
+                        state.sent(id);
+                    }
                 }
             }
             Counters::add(&state.counters.delivered, delivered);

@@ -25,14 +25,17 @@ use crate::capture::RunRef;
 #[derive(Default)]
 pub(crate) struct Runs {
     table: Mutex<HashMap<u128, Entry>>,
-    /// The end of the last event's turn (see [`Runs::take_turn`]).
-    tail: Mutex<Option<tokio::sync::oneshot::Receiver<()>>>,
+    /// Per job, the end of its last event's turn (see [`Runs::take_turn`]).
+    /// One entry per monitored job of the program (their names are static).
+    tails: Mutex<HashMap<&'static str, tokio::sync::oneshot::Receiver<()>>>,
 }
 
-/// An event of a run waiting for its turn: every event of every run —
-/// start, success, failure not alerted, failure alert — is handled in the
-/// order it left the queue, so a run's start is handled (and checked in)
-/// before its end, and one run's `/fail` before the next run's `/start`.
+/// An event of a run waiting for its turn: every event of a job's runs —
+/// start, success, failure not alerted, failure alert, `max_runtime`
+/// passing — is handled in the order it left the queue (the timer's: when
+/// it fired), so a run's start is handled (and checked in) before its end,
+/// one run's `/fail` before the next run's `/start`, and a timer that fires
+/// late finds the run already ended. Jobs do not wait for each other.
 pub(crate) struct Turn {
     previous: Option<tokio::sync::oneshot::Receiver<()>>,
     done: tokio::sync::oneshot::Sender<()>,
@@ -72,15 +75,16 @@ struct Entry {
 }
 
 impl Runs {
-    /// The next turn, in the order of the calls (the queue's order: the
-    /// dispatcher calls this as it takes each event from the queue).
-    pub(super) fn take_turn(&self) -> Turn {
+    /// The next turn of `run`'s job, in the order of the calls (the
+    /// queue's order: the dispatcher calls this as it takes each event
+    /// from the queue).
+    pub(super) fn take_turn(&self, run: &RunRef) -> Turn {
         let (done, next) = tokio::sync::oneshot::channel();
         let previous = self
-            .tail
+            .tails
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .replace(next);
+            .insert(run.monitor.job, next);
         Turn { previous, done }
     }
 

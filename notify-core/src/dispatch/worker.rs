@@ -259,7 +259,7 @@ impl Dispatcher {
                 // In queue order with every other event of runs (see
                 // `runs.rs`): a run's start before its end, a run's
                 // `/fail` before the next run's `/start`.
-                let previous = self.runs.take_turn();
+                let previous = self.runs.take_turn(signal.run());
                 let this = self.clone();
                 tokio::spawn(async move {
                     let _turn = previous.wait().await;
@@ -272,7 +272,7 @@ impl Dispatcher {
         // A monitored run's failure takes its turn among its run's events
         // now, in queue order; it waits for it once its backtrace is resolved.
         let turn = match &queued {
-            QueuedAlert::First(draft, _) if draft.run().is_some() => Some(self.runs.take_turn()),
+            QueuedAlert::First(draft, _) => draft.run().map(|run| self.runs.take_turn(&run)),
             _ => None,
         };
         let this = self.clone();
@@ -427,6 +427,9 @@ impl Dispatcher {
             let deadline = tokio::time::Instant::from_std(run.started + max);
             tokio::spawn(async move {
                 tokio::time::sleep_until(deadline).await;
+                // After the run's events already taken from the queue: a
+                // start handled late finds its end handled first.
+                let _turn = this.runs.take_turn(&run).wait().await;
                 this.still_running(run);
             })
             .abort_handle()
@@ -445,12 +448,20 @@ impl Dispatcher {
     /// Forgets the runs in the table whose end was lost with a full queue
     /// (those whose start is still queued are not taken in: `started`).
     pub(super) fn forget_lost_run_ends(&self) {
-        let mut lost = self
-            .state
-            .lost_run_ends
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let lost_run_ends = &self.state.lost_run_ends;
+        // Out from under the lock, which a job's thread may want meanwhile.
+        let mut lost =
+            std::mem::take(&mut *lost_run_ends.lock().unwrap_or_else(|p| p.into_inner()));
+        if lost.is_empty() {
+            return;
+        }
         lost.retain(|id| !self.runs.forget(*id));
+        let mut kept = lost_run_ends.lock().unwrap_or_else(|p| p.into_inner());
+        for id in lost {
+            if kept.len() < 4096 {
+                kept.push_back(id);
+            }
+        }
     }
 
     /// A run's `max_runtime` passed: one alert, if it is still going.

@@ -490,6 +490,11 @@ impl Summary {
         alert.repeats = Some(repeats);
         alert.timestamp = repeats.last;
         alert.dropped = 0;
+        if let Some(run) = &mut alert.run {
+            // The repeats are other runs' failures: none ends the first
+            // run's still-running alert again.
+            run.ends_still_running = false;
+        }
         alert
     }
 }
