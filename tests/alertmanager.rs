@@ -694,7 +694,7 @@ fn a_still_running_job_fires_in_alertmanager_and_resolves_when_the_run_ends() {
         .install()
         .unwrap();
 
-    let job = std::thread::spawn(|| overlong_job(Duration::from_secs(5)));
+    let job = std::thread::spawn(|| overlong_job(Duration::from_secs(8)));
     // Past its max_runtime, the run fires in Alertmanager, one alert per
     // run, while the job goes on.
     let firing = wait_for("the still-running alert", Duration::from_secs(20), || {
