@@ -135,12 +135,12 @@ impl RunSignal {
                     human_duration(*duration)
                 );
                 let mut alert = run_alert(run, settings, AlertKind::Succeeded, title, thread);
-                alert.message = match value {
-                    Some(value) => format!("It returned {value}"),
-                    None if ends_still_running => {
-                        String::from("The run succeeded, after its still-running alert.")
-                    }
-                    None => String::from("The run succeeded."),
+                // The value, with `success_value`, is a fact of its own
+                // (`returned`), as every sink shows facts.
+                alert.message = if ends_still_running {
+                    String::from("The run succeeded, after its still-running alert.")
+                } else {
+                    String::from("The run succeeded.")
                 };
                 if let Some(info) = &mut alert.run {
                     info.duration = *duration;
