@@ -13,9 +13,10 @@ pub struct Stats {
     /// `queue_capacity` deliveries waiting (counted once per such sink), or
     /// the spool deleted its oldest entries to stay within its bounds.
     pub dropped: u64,
-    /// Deliveries (alert × sink) that succeeded.
+    /// Deliveries (alert × sink) that succeeded, heartbeat check-ins of
+    /// monitored runs included.
     pub delivered: u64,
-    /// Deliveries that failed for good.
+    /// Deliveries that failed for good (check-ins included).
     pub failed: u64,
     /// Fingerprints evicted from storm control because the table was full.
     pub evicted: u64,
