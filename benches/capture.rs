@@ -11,13 +11,16 @@
 //! Every measured call happens `DEPTH` `#[inline(never)]` frames below the
 //! benchmark closure, so the backtraces have a realistic depth.
 
+#[path = "support/discard.rs"]
+mod discard;
+use discard::Discard;
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput};
-use notify_core::{alert_on_error, Alert, Alertmanager, BoxFuture, Notifier, Sink, SinkError};
+use notify_core::{alert_on_error, Alertmanager, Notifier};
 
 // ---------------------------------------------------------------------------
 // Allocation counting: only on the thread that measures, only while it does.
@@ -73,18 +76,6 @@ fn charge_sentry(attempt: u64) -> Result<(), Declined> {
 
 // ---------------------------------------------------------------------------
 // Sinks and transports.
-
-/// Accepts every alert and keeps nothing.
-struct Discard;
-
-impl Sink for Discard {
-    fn name(&self) -> &str {
-        "discard"
-    }
-    fn send<'a>(&'a self, _alert: &'a Alert) -> BoxFuture<'a, Result<(), SinkError>> {
-        Box::pin(std::future::ready(Ok(())))
-    }
-}
 
 /// sentry's transport, in memory: counts envelopes and keeps the last few.
 #[derive(Default)]

@@ -12,25 +12,16 @@
 //! goes first alternates too), and the median of the pairs' ratios is
 //! printed, with criterion's own rows for the absolute times.
 
+#[path = "support/discard.rs"]
+mod discard;
+use discard::Discard;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::Criterion;
-use notify_core::{Alert, BoxFuture, Notifier, Sink, SinkError};
+use notify_core::Notifier;
 use tracing::Dispatch;
 use tracing_subscriber::prelude::*;
-
-/// A sink that accepts everything.
-struct Discard;
-
-impl Sink for Discard {
-    fn name(&self) -> &str {
-        "discard"
-    }
-    fn send<'a>(&'a self, _alert: &'a Alert) -> BoxFuture<'a, Result<(), SinkError>> {
-        Box::pin(std::future::ready(Ok(())))
-    }
-}
 
 fn fmt_only() -> Dispatch {
     Dispatch::new(

@@ -13,24 +13,15 @@
 //! cheaper than the real path): runs are timed in batches of 256, and the
 //! notifier is flushed, untimed, between batches.
 
+#[path = "support/discard.rs"]
+mod discard;
+use discard::Discard;
 use std::hint::black_box;
 use std::io::{Read as _, Write as _};
 use std::time::{Duration, Instant};
 
 use criterion::Criterion;
-use notify_core::{monitor, Alert, BoxFuture, Sink, SinkError};
-
-/// A sink that accepts everything.
-struct Discard;
-
-impl Sink for Discard {
-    fn name(&self) -> &str {
-        "discard"
-    }
-    fn send<'a>(&'a self, _alert: &'a Alert) -> BoxFuture<'a, Result<(), SinkError>> {
-        Box::pin(std::future::ready(Ok(())))
-    }
-}
+use notify_core::monitor;
 
 /// A heartbeat stand-in on 127.0.0.1 that answers every ping `200 OK`.
 fn heartbeat_server() -> String {

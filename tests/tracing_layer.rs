@@ -157,6 +157,62 @@ fn long_and_many_fields_are_bounded() {
     let (_, value) = &alerts[0].context[0];
     assert!(value.chars().count() <= notify_core::tracing::MAX_VALUE_CHARS + 1);
     assert!(value.ends_with('…'));
+
+    // Past MAX_FIELDS entries, what was left out is said.
+    let alerts = with_layer(notify_core::tracing::layer(), || {
+        let span = tracing::info_span!("outer", user = "ana");
+        let _entered = span.enter();
+        tracing::error!(
+            f01 = 1,
+            f02 = 2,
+            f03 = 3,
+            f04 = 4,
+            f05 = 5,
+            f06 = 6,
+            f07 = 7,
+            f08 = 8,
+            f09 = 9,
+            f10 = 10,
+            f11 = 11,
+            f12 = 12,
+            f13 = 13,
+            f14 = 14,
+            f15 = 15,
+            f16 = 16,
+            f17 = 17,
+            f18 = 18,
+            f19 = 19,
+            f20 = 20,
+            f21 = 21,
+            f22 = 22,
+            f23 = 23,
+            f24 = 24,
+            f25 = 25,
+            f26 = 26,
+            f27 = 27,
+            f28 = 28,
+            f29 = 29,
+            f30 = 30,
+            f31 = 31,
+            f32 = 32,
+            f33 = 33,
+            f34 = 34,
+            "many"
+        );
+    });
+    let context = &alerts[0].context;
+    assert_eq!(
+        context.len(),
+        notify_core::tracing::MAX_FIELDS + 1,
+        "{context:?}"
+    );
+    assert_eq!(
+        context.last().unwrap(),
+        &(
+            String::from("more"),
+            String::from("3 more fields and spans left out")
+        )
+    );
 }
 
 // One failure, one alert.
@@ -215,6 +271,39 @@ fn an_error_logged_and_returned_is_one_alert() {
         tracing::error!(error = "quota exceeded", "giving up");
     });
     assert_eq!(alerts.len(), 2, "{alerts:#?}");
+}
+
+#[alert_on_error(sinks("pager"))]
+fn pages_only() -> Result<(), Locked> {
+    Err(Locked)
+}
+
+#[test]
+fn an_event_that_goes_further_than_the_report_before_it_is_its_own_alert() {
+    // A warning of an error, then the error itself: the error! is not
+    // swallowed as "the same failure" (it is more severe).
+    let alerts = with_layer(
+        notify_core::tracing::layer().min_level(tracing::Level::WARN),
+        || {
+            tracing::warn!(error = %Locked, "retrying");
+            tracing::error!(error = %Locked, "giving up");
+        },
+    );
+    assert_eq!(
+        alerts.iter().map(|a| a.severity).collect::<Vec<_>>(),
+        [Severity::Warning, Severity::Error],
+        "{alerts:#?}"
+    );
+
+    // An annotated function that pages only, then the caller's error! to
+    // every sink: the event goes further, so it is an alert too.
+    let alerts = with_layer(notify_core::tracing::layer(), || {
+        if let Err(e) = pages_only() {
+            tracing::error!(error = %e, "giving up");
+        }
+    });
+    assert_eq!(alerts.len(), 2, "{alerts:#?}");
+    assert_eq!(alerts[1].title, "giving up");
 }
 
 #[test]

@@ -169,6 +169,14 @@ impl Draft {
                 location.line = line;
             }
         }
+        if location.file.is_empty() {
+            // No call site of its own (a logged event past the table of
+            // call sites): where the first frame is.
+            if let Some(frame) = backtrace.first() {
+                location.file = frame.file.clone().unwrap_or_default();
+                location.line = frame.line.unwrap_or_default();
+            }
+        }
         if location.function.is_empty() {
             // A manual report or a logged event: its function is the first
             // frame of the backtrace (for an event, not the closure its

@@ -33,26 +33,37 @@ pub(crate) struct EventKey {
 
 type Sites = HashMap<EventKey, &'static CallSite>;
 
-/// The call site of events logged at `key`.
-pub(crate) fn event_site(key: EventKey) -> &'static CallSite {
+/// Whether the table has been full (said once).
+static FULL: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The call site of events logged at `key`, and whether this is the first
+/// event that found the table full (to be said, once).
+pub(crate) fn event_site(key: EventKey) -> (&'static CallSite, bool) {
     static SITES: OnceLock<RwLock<Sites>> = OnceLock::new();
     let sites = SITES.get_or_init(|| RwLock::new(HashMap::new()));
     // Most events come from a call site seen before: a shared read, so
     // threads logging at once do not queue behind each other.
     if let Some(site) = sites.read().unwrap_or_else(|p| p.into_inner()).get(&key) {
-        return site;
+        return (site, false);
     }
     let mut sites = sites.write().unwrap_or_else(|p| p.into_inner());
     if let Some(site) = sites.get(&key) {
-        return site;
+        return (site, false);
     }
     if sites.len() >= MAX_SITES {
-        return overflow(key.severity);
+        let first = !FULL.swap(true, std::sync::atomic::Ordering::Relaxed);
+        return (overflow(key.severity), first);
     }
     let site: &'static CallSite = Box::leak(Box::new(site_of(key)));
     sites.insert(key, site);
-    site
+    (site, false)
 }
+
+/// What is said when the table is full.
+pub(crate) const FULL_NOTE: &str = "more than 4096 distinct call sites of logged events: \
+    events from further ones share one record per severity (their alerts \
+    take their location from the backtrace; storm control still tells them \
+    apart by text)";
 
 fn site_of(key: EventKey) -> CallSite {
     CallSite {

@@ -67,7 +67,10 @@ mod event {
     /// Reports an event logged at `key` through the one pipeline. `late`
     /// makes its context and its error's causes, once it is admitted.
     pub(crate) fn report_event(key: EventKey, event: EventRef<'_>, late: &dyn Fn() -> Late) {
-        let site = event_site(key);
+        let (site, table_full) = event_site(key);
+        if table_full {
+            super::destination::with_current(|d| d.diagnostic(super::event_site::FULL_NOTE));
+        }
         report(Report::new(Origin::Event(site), Subject::Event(event)).late(late));
     }
 }

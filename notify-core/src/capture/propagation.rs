@@ -302,16 +302,21 @@ const LOGGED_AFTER_MS: u64 = 1_000;
 /// an inner report of that call.
 ///
 /// Never the event's own call site: an event that repeats is a repeat,
-/// counted by storm control.
+/// counted by storm control. And never an event that goes further than
+/// that report did (another sink, a higher severity: a `warn!` of an error
+/// does not stand for the `error!` of it that follows), as for the rule
+/// between annotated functions.
 pub(crate) fn just_reported(text: &str, site: Option<&'static CallSite>) -> bool {
     let recent = RECORD
         .try_with(|r| {
-            let elsewhere = match (r.last_site.get(), site) {
+            let last = r.last_site.get();
+            let elsewhere = match (last, site) {
                 (Some(last), Some(site)) => !std::ptr::eq(last, site),
                 _ => true,
             };
             r.last_seq.get() > 0
                 && elsewhere
+                && routed_within(site, last)
                 && crate::sys::monotonic_ms().saturating_sub(r.last_ms.get()) <= LOGGED_AFTER_MS
         })
         .unwrap_or(false);
@@ -330,6 +335,9 @@ pub(crate) fn repeated(fingerprint: u64) {
             let seq = r.reports.get() + 1;
             r.reports.set(seq);
             r.last_seq.set(seq);
+            // A repeat is as recent as a report: an event logged right
+            // after it is that same failure (see `just_reported`).
+            r.last_ms.set(crate::sys::monotonic_ms());
         }
     });
 }

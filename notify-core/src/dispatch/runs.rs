@@ -140,38 +140,27 @@ impl Runs {
     /// A run ended: out of the table, its timer cancelled. Whether its
     /// still-running alert was sent.
     pub(super) fn end(&self, run: &RunRef) -> bool {
-        self.end_id(run.id)
+        self.remove(run.id).unwrap_or(false)
     }
 
     /// A run whose end was lost (the queue was full, counted): out of the
     /// table, so no still-running alert is raised about a run that ended.
     /// Whether it was in the table.
     pub(super) fn forget(&self, id: u128) -> bool {
-        let entry = self
-            .table
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&id);
-        if let Some(timer) = entry.as_ref().and_then(|e| e.timer.as_ref()) {
-            timer.abort();
-        }
-        entry.is_some()
+        self.remove(id).is_some()
     }
 
-    fn end_id(&self, id: u128) -> bool {
+    /// Takes run `id` out of the table and cancels its timer: if it was
+    /// there, whether its still-running alert was sent.
+    fn remove(&self, id: u128) -> Option<bool> {
         let entry = self
             .table
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .remove(&id);
-        match entry {
-            Some(entry) => {
-                if let Some(timer) = entry.timer {
-                    timer.abort();
-                }
-                entry.still_running
-            }
-            None => false,
+            .remove(&id)?;
+        if let Some(timer) = entry.timer {
+            timer.abort();
         }
+        Some(entry.still_running)
     }
 }

@@ -350,7 +350,7 @@ impl Dispatcher {
             if routed_somewhere && !alert.routes_to(backlog.sink.name()) {
                 continue;
             }
-            if alert.severity < backlog.sink.severity_threshold() {
+            if alert.severity < backlog.sink.severity_threshold() || !backlog.sink.accepts(alert) {
                 continue;
             }
             backlog.deliver(alert, &self.state, self.policy, completion);

@@ -247,6 +247,12 @@ impl Alertmanager {
 impl Sink for Alertmanager {
     route_methods!();
 
+    /// Not a monitored job's start, nor a success that ends no
+    /// still-running alert: news, not alerts.
+    fn accepts(&self, alert: &Alert) -> bool {
+        !payload_is_empty(alert)
+    }
+
     fn validate(&self) -> Result<(), ConfigError> {
         for instance in &self.instances {
             instance.endpoint.as_ref().map_err(Clone::clone)?;
@@ -457,6 +463,16 @@ fn labels(alert: &Alert) -> BTreeMap<&'static str, String> {
     labels
 }
 
+/// A monitored job's start, or a success that ends no still-running
+/// alert: nothing to fire or resolve.
+fn payload_is_empty(alert: &Alert) -> bool {
+    match alert.kind {
+        AlertKind::Started => true,
+        AlertKind::Succeeded => !alert.run.as_ref().is_some_and(|run| run.ends_still_running),
+        _ => false,
+    }
+}
+
 /// The identity of a run's still-running alert: the same from the
 /// [`StillRunning`](AlertKind::StillRunning) alert and from the alert that
 /// ends the run (which resolves it), whatever that one's own kind and
@@ -599,6 +615,49 @@ mod tests {
             digest: Vec::new(),
             run: None,
         }
+    }
+
+    /// A monitored run's alert of `kind`.
+    fn run_alert(kind: AlertKind, ends_still_running: bool) -> Alert {
+        let mut alert = alert();
+        alert.kind = kind;
+        alert.run = Some(crate::alert::RunInfo {
+            job: String::from("nightly-export"),
+            run_id: String::from("0d6c3b8e-3f1a-4c7e-9a51-2b7f4c9d1e08"),
+            duration: Duration::from_secs(7200),
+            value: None,
+            ends_still_running,
+        });
+        alert
+    }
+
+    /// News is not taken (so not delivered, nor counted); a still-running
+    /// alert fires, and the end of its run resolves the very same labels —
+    /// beside the failure, when the run failed.
+    #[test]
+    fn runs_fire_and_resolve_and_their_news_is_not_taken() {
+        let sink = Alertmanager::new("http://am:9093");
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_100);
+        assert!(!sink.accepts(&run_alert(AlertKind::Started, false)));
+        assert!(!sink.accepts(&run_alert(AlertKind::Succeeded, false)));
+        assert!(sink.accepts(&run_alert(AlertKind::Succeeded, true)));
+        assert!(sink.accepts(&run_alert(AlertKind::StillRunning, false)));
+        assert!(sink.accepts(&alert()));
+
+        let firing = sink.payload(&run_alert(AlertKind::StillRunning, false), now);
+        let firing = firing.as_array().unwrap();
+        assert_eq!(firing.len(), 1);
+        assert_eq!(firing[0]["labels"]["alertname"], "NotifyJobStillRunning");
+        let ended = sink.payload(&run_alert(AlertKind::Succeeded, true), now);
+        let ended = ended.as_array().unwrap();
+        assert_eq!(ended.len(), 1);
+        assert_eq!(ended[0]["labels"], firing[0]["labels"]);
+        assert_eq!(ended[0]["endsAt"], rfc3339(now));
+        let failed = sink.payload(&run_alert(AlertKind::Error, true), now);
+        let failed = failed.as_array().unwrap();
+        assert_eq!(failed.len(), 2);
+        assert_eq!(failed[0]["labels"], firing[0]["labels"]);
+        assert_eq!(failed[1]["labels"]["alertname"], "NotifyError");
     }
 
     fn classic_label_name(name: &str) -> bool {

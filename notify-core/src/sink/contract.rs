@@ -70,6 +70,16 @@ pub trait Sink: Send + Sync + 'static {
         Severity::Info
     }
 
+    /// Whether this sink takes `alert` at all, besides its severity
+    /// threshold: an alert it does not take is not delivered there (nor
+    /// counted). Defaults to every alert. [`Alertmanager`](crate::Alertmanager)
+    /// answers `false` for a monitored job's start and success, which are
+    /// news, not alerts.
+    fn accepts(&self, alert: &Alert) -> bool {
+        let _ = alert;
+        true
+    }
+
     /// Delivers one alert (one attempt).
     fn send<'a>(&'a self, alert: &'a Alert) -> BoxFuture<'a, Result<(), SinkError>>;
 
@@ -128,6 +138,9 @@ impl<S: Sink + ?Sized> Sink for Box<S> {
     }
     fn severity_threshold(&self) -> Severity {
         (**self).severity_threshold()
+    }
+    fn accepts(&self, alert: &Alert) -> bool {
+        (**self).accepts(alert)
     }
     fn send<'a>(&'a self, alert: &'a Alert) -> BoxFuture<'a, Result<(), SinkError>> {
         (**self).send(alert)

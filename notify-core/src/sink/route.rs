@@ -119,6 +119,9 @@ impl<S: Sink> Sink for Routed<S> {
         self.min_severity
             .unwrap_or_else(|| self.inner.severity_threshold())
     }
+    fn accepts(&self, alert: &Alert) -> bool {
+        self.inner.accepts(alert)
+    }
     fn send<'a>(&'a self, alert: &'a Alert) -> BoxFuture<'a, Result<(), SinkError>> {
         self.inner.send(alert)
     }

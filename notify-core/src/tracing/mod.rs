@@ -30,10 +30,11 @@
 //!   (`error = %e`, `error = ?e`) — or, without one, the message itself.
 //!   An event with an error is an alert of kind `error`; without, `message`.
 //! - **Severity**: `ERROR` is `error`, `WARN` (with `.min_level(Level::WARN)`)
-//!   is `warning`; a lower level, if you let one through, is `warning` too.
+//!   is `warning`; a lower level, if you let one through, is `info`.
 //! - **Context**: the event's other fields, then each span of its scope
 //!   (innermost first) as `span name = "field=value ..."`; at most
-//!   [`MAX_FIELDS`] entries of at most [`MAX_VALUE_CHARS`] characters each.
+//!   [`MAX_FIELDS`] entries of at most [`MAX_VALUE_CHARS`] characters each
+//!   (an entry `more` then says how many fields and spans were left out).
 //!   **Spans record what you give them** — `#[instrument]` records every
 //!   argument unless `skip(..)`ped — and alerts go to chats: skip secret
 //!   fields, or turn span fields off with [`Layer::span_fields`]`(false)`.
@@ -383,15 +384,21 @@ where
     let mut rest = Rest::default();
     event.record(&mut rest);
     let mut values = rest.values;
+    let mut left_out = rest.left_out;
     if let Some(scope) = ctx.event_scope(event) {
         for span in scope {
-            if values.len() >= MAX_FIELDS {
-                break;
-            }
             if let Some(SpanFields(fields)) = span.extensions().get::<SpanFields>() {
-                values.push((span.name(), fields.clone()));
+                if values.len() < MAX_FIELDS {
+                    values.push((span.name(), fields.clone()));
+                } else {
+                    left_out += 1;
+                }
             }
         }
+    }
+    if left_out > 0 {
+        // Said, not silently cut.
+        values.push(("more", format!("{left_out} more fields and spans left out")));
     }
     Late {
         context: if values.is_empty() {
@@ -449,12 +456,16 @@ struct Rest {
     values: Vec<(&'static str, String)>,
     causes: Vec<String>,
     error_seen: bool,
+    /// Fields past [`MAX_FIELDS`].
+    left_out: usize,
 }
 
 impl Rest {
     fn push(&mut self, field: &Field, value: fmt::Arguments<'_>) {
         if self.values.len() < MAX_FIELDS {
             self.values.push((field.name(), bounded(value)));
+        } else {
+            self.left_out += 1;
         }
     }
 }
