@@ -52,7 +52,7 @@ pub(crate) struct Args {
     /// `#[monitor]`: the `success_value` keyword.
     pub success_value: Option<Ident>,
     /// `#[monitor]`: `max_runtime = ".."`, in milliseconds.
-    pub max_runtime: Option<(LitStr, u64)>,
+    pub max_runtime: Option<u64>,
 }
 
 /// `notify(start, success)`.
@@ -154,7 +154,7 @@ impl Args {
             "max_runtime" => {
                 let value = parse_string(&meta, "max_runtime = \"2h\"")?;
                 let millis = parse_duration(&value)?;
-                set(&mut self.max_runtime, (value, millis), &meta)
+                set(&mut self.max_runtime, millis, &meta)
             }
             "severity" => {
                 let value = parse_string(&meta, "severity = \"error\"")?;

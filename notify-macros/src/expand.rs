@@ -80,13 +80,18 @@ fn wrap(func: ItemFn, args: &Args) -> TokenStream {
     };
     // A body that returns no value to probe succeeds all the same: a
     // monitored run must hear it.
-    let success_without_value = |result: TokenStream| match (args.attribute, &args.success_value) {
-        (Attribute::AlertOnError, _) => quote!(let _ = #result;),
-        (Attribute::Monitor, Some(_)) => {
-            quote!(#private::ContextSlot::succeeded(#result, &__notify_result, #success);)
-        }
-        (Attribute::Monitor, None) => {
-            quote!(#private::ContextSlot::succeeded(#result, &(), |_| ::core::option::Option::None);)
+    // (Without `success_value`, the value is not looked at: `&()` stands
+    // for it, as an opaque `impl Trait` value may not be nameable here.)
+    let success_without_value = |context: TokenStream| {
+        let value = match &args.success_value {
+            Some(_) => quote!(&__notify_result),
+            None => quote!(&()),
+        };
+        match args.attribute {
+            Attribute::AlertOnError => quote!(let _ = #context;),
+            Attribute::Monitor => {
+                quote!(#private::ContextSlot::succeeded(#context, #value, #success);)
+            }
         }
     };
 
@@ -398,7 +403,7 @@ fn monitor_site(private: &TokenStream, ident: &syn::Ident, args: &Args) -> Token
     let notify = args.notify.as_ref();
     let start = notify.is_some_and(|n| n.start.is_some());
     let success = notify.is_some_and(|n| n.success.is_some());
-    let max_runtime_ms = args.max_runtime.as_ref().map_or(0, |(_, ms)| *ms);
+    let max_runtime_ms = args.max_runtime.unwrap_or(0);
     quote! {
         static __NOTIFY_MONITOR: #private::MonitorSite = #private::MonitorSite {
             site: &__NOTIFY_SITE,
@@ -694,14 +699,10 @@ fn rebind_arguments(sig: &mut syn::Signature, context: &[Ident]) -> TokenStream 
             rebind.extend(quote!(#(#attrs)* #statement));
         }
     }
+    // Every name in `context(..)` but `self` is a binding of an argument
+    // (checked by `valid::check`), so it is rebound above.
     for name in context.iter().filter(|name| *name != "self") {
-        if rebind
-            .clone()
-            .into_iter()
-            .any(|t| matches!(&t, TokenTree::Ident(i) if i == name))
-        {
-            rebind.extend(quote!(let _ = &#name;));
-        }
+        rebind.extend(quote!(let _ = &#name;));
     }
     rebind
 }
@@ -847,12 +848,11 @@ fn nested_body(
     }
     let inner_sig = sig.clone();
     let mut arguments = Vec::new();
-    let mut impl_trait_argument = false;
     for (index, input) in sig.inputs.iter_mut().enumerate() {
+        // A receiver was refused above.
         let syn::FnArg::Typed(arg) = input else {
-            return Err(refuse());
+            continue;
         };
-        impl_trait_argument |= mentions_impl(arg.ty.to_token_stream());
         match &mut *arg.pat {
             syn::Pat::Ident(binding) if binding.by_ref.is_none() && binding.subpat.is_none() => {
                 // Only passed on: the nested fn's argument is the `mut` one.
@@ -872,8 +872,9 @@ fn nested_body(
             }
         }
     }
-    // Explicit generic arguments, unless an `impl Trait` argument forbids
-    // them (then inference, from the arguments and the return type).
+    // Explicit generic arguments (allowed beside `impl Trait` arguments,
+    // whose own parameters are inferred): a parameter only the body uses
+    // could not be inferred.
     let params: Vec<TokenStream> = inner_sig
         .generics
         .params
@@ -884,7 +885,7 @@ fn nested_body(
             syn::GenericParam::Lifetime(_) => None,
         })
         .collect();
-    let turbofish = if params.is_empty() || impl_trait_argument {
+    let turbofish = if params.is_empty() {
         TokenStream::new()
     } else {
         quote!(::<#(#params),*>)
@@ -897,8 +898,12 @@ fn nested_body(
         output,
         ..
     } = &inner_sig;
-    if variadic.is_some() {
-        return Err(refuse());
+    if let Some(variadic) = variadic {
+        return Err(syn::Error::new(
+            variadic.dots.spans[0],
+            "`#[track_caller]` cannot be kept on a C-variadic function: its body cannot move \
+             into a nested fn",
+        ));
     }
     let (params_with_bounds, _, where_clause) = generics.split_for_impl();
     let statements = &block.stmts;
@@ -925,14 +930,6 @@ fn mentions_self(tokens: TokenStream) -> bool {
     tokens.into_iter().any(|token| match token {
         TokenTree::Ident(ident) => ident == "Self",
         TokenTree::Group(group) => mentions_self(group.stream()),
-        _ => false,
-    })
-}
-
-fn mentions_impl(tokens: TokenStream) -> bool {
-    tokens.into_iter().any(|token| match token {
-        TokenTree::Ident(ident) => ident == "impl",
-        TokenTree::Group(group) => mentions_impl(group.stream()),
         _ => false,
     })
 }

@@ -22,6 +22,16 @@ fn with_impl_trait(n: u32, items: impl IntoIterator<Item = u32>) -> Result<u32, 
     Ok(items.into_iter().sum::<u32>() + n)
 }
 
+/// A type parameter only the body uses, beside an `impl Trait` argument:
+/// the nested body is called with it written out.
+#[track_caller]
+#[alert_on_error]
+fn only_in_the_body_beside_impl_trait<T: Default + std::fmt::Debug>(
+    label: impl std::fmt::Display,
+) -> Result<String, String> {
+    Ok(format!("{label}: {:?}", T::default()))
+}
+
 #[track_caller]
 #[alert_on_error]
 fn with_const<const N: usize>(values: [u8; N]) -> Result<usize, String> {
@@ -87,6 +97,7 @@ fn main() {
     let _: Result<u32, String> = generic("1");
     let _ = only_in_the_body::<u8>();
     let _ = with_impl_trait(1, vec![1, 2]);
+    let _ = only_in_the_body_beside_impl_trait::<u8>("zero");
     let _ = with_const([1, 2, 3]);
     let _ = with_patterns((1, 2), vec![], 0);
     let mut items = vec![String::from("a")];

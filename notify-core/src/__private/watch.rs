@@ -85,7 +85,8 @@ impl<S: SiteFn, C: ContextSlot, F: Future> Future for Watch<S, C, F> {
 /// Watches a future that a function returned (an `impl Future`, a boxed
 /// `dyn Future`): each poll runs under a guard that reports a panic, and its
 /// output goes through `check` (which reports an `Err`) when it completes.
-/// A future dropped before it completes reports nothing.
+/// A future dropped before it completes reports nothing (under `#[monitor]`,
+/// dropping its context ends its run as cancelled).
 ///
 /// `check` is `Copy` (the macro's captures nothing), so no flag records
 /// that it was used: a poll after completion — which the `Future` contract

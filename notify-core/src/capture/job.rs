@@ -99,6 +99,26 @@ pub(crate) enum RunSignal {
 }
 
 impl RunSignal {
+    /// `run` ended by a failure whose alert is not sent (or not made):
+    /// `text` says what, on the thread named. The one way a failure signal
+    /// is made.
+    pub(crate) fn failed(
+        run: RunRef,
+        text: String,
+        panicked: bool,
+        cancelled: bool,
+        thread: String,
+    ) -> RunSignal {
+        RunSignal::Failed {
+            run,
+            duration: run.started.elapsed(),
+            text,
+            panicked,
+            cancelled,
+            thread,
+        }
+    }
+
     /// The run this is about.
     pub(crate) fn run(&self) -> &RunRef {
         match self {

@@ -110,11 +110,23 @@ impl<'a> Report<'a> {
 
 /// The pipeline's entry: see the module's documentation.
 #[inline(never)]
-pub(crate) fn report(report: Report<'_>) {
+pub(crate) fn report(mut report: Report<'_>) {
     if report.to.is_none() && !is_listening() {
         return;
     }
     if on_notifier_thread() {
+        // No alert about alerting; but a monitored run that ends here (its
+        // future dropped on a notifier thread, or while this thread's
+        // locals are torn down, which looks the same) still ends. No thread
+        // name: this thread may no longer be able to tell it.
+        if report.context.has_run() {
+            if let Some(destination) = report
+                .to
+                .or_else(|| global().map(|g| g as &dyn Destination))
+            {
+                end_run(destination, &mut report, String::new());
+            }
+        }
         return;
     }
     match report.to {
@@ -197,22 +209,21 @@ fn deliver_to(destination: &dyn Destination, mut report: Report<'_>) {
 #[inline(always)]
 fn end_run_unreported(destination: &dyn Destination, report: &mut Report<'_>) {
     if report.context.has_run() {
-        end_run(destination, report);
+        end_run(destination, report, super::draft::thread_name());
     }
 }
 
 #[cold]
 #[inline(never)]
-fn end_run(destination: &dyn Destination, report: &mut Report<'_>) {
+fn end_run(destination: &dyn Destination, report: &mut Report<'_>, thread: String) {
     if let Some(run) = report.context.take_run() {
-        destination.run(RunSignal::Failed {
+        destination.run(RunSignal::failed(
             run,
-            duration: run.started.elapsed(),
-            text: report.subject.text(),
-            panicked: matches!(report.subject, Subject::Panic(_)),
-            cancelled: matches!(report.subject, Subject::Cancelled),
-            thread: super::draft::thread_name(),
-        });
+            report.subject.text(),
+            matches!(report.subject, Subject::Panic(_)),
+            matches!(report.subject, Subject::Cancelled),
+            thread,
+        ));
     }
 }
 

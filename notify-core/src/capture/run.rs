@@ -12,7 +12,7 @@
 use super::context::Context;
 use super::destination::{global, with_current};
 use super::draft::thread_name;
-pub(crate) use super::job::{MonitorSite, RunRef, RunSignal, CANCELLED};
+pub(crate) use super::job::{MonitorSite, RunRef, RunSignal};
 use super::listening::{any_scope, is_listening, on_notifier_thread};
 use super::report::{report, Report};
 use super::site::Origin;
@@ -53,20 +53,6 @@ pub(crate) fn succeeded(run: RunRef, value: Option<String>) {
 #[cold]
 #[inline(never)]
 pub(crate) fn cancelled(run: RunRef) {
-    if on_notifier_thread() {
-        // No alert is made on the notifier's own threads (nor while this
-        // thread's locals are torn down, which look the same): the run
-        // still ends, as a failure the dispatcher hears of.
-        signal(RunSignal::Failed {
-            run,
-            duration: run.started.elapsed(),
-            text: CANCELLED.to_owned(),
-            panicked: false,
-            cancelled: true,
-            thread: String::new(),
-        });
-        return;
-    }
     report(
         Report::new(Origin::Site(run.monitor.site), Subject::Cancelled)
             .context(Context::none().with_run(run)),
@@ -77,14 +63,13 @@ pub(crate) fn cancelled(run: RunRef) {
 /// passed our hook) ends all the same.
 #[cold]
 pub(crate) fn ended_by_panic(run: RunRef, text: &str) {
-    signal(RunSignal::Failed {
+    signal(RunSignal::failed(
         run,
-        duration: run.started.elapsed(),
-        text: text.to_owned(),
-        panicked: true,
-        cancelled: false,
-        thread: thread_name(),
-    });
+        text.to_owned(),
+        true,
+        false,
+        thread_name(),
+    ));
 }
 
 /// Hands `signal` to this thread's destination (its test scope's, else the

@@ -468,7 +468,17 @@ impl Destination for Notifier {
 
     fn run(&self, signal: RunSignal) {
         if self.state.orphaned() {
-            self.orphaned_alert();
+            // Counted as what the chats would have had: a start or success
+            // message. A failure's alert was counted by `admit`.
+            let monitor = signal.run().monitor;
+            let message = match &signal {
+                RunSignal::Started(..) => monitor.notify_start,
+                RunSignal::Succeeded { .. } => monitor.notify_success,
+                RunSignal::Failed { .. } => false,
+            };
+            if message {
+                self.orphaned_alert();
+            }
             return;
         }
         let ends = match &signal {
