@@ -256,4 +256,16 @@ fn a_panicking_digest_line_cost_falls_back_to_one_message_per_alert() {
     assert_eq!(sent.len(), 10, "{sent:?}");
     let stats = notifier.stats();
     assert_eq!((stats.delivered, stats.coalesced), (10, 0), "{stats:?}");
+    // The fallback was taken (the cost function was asked, and panicked),
+    // and said once.
+    let said: Vec<String> = diagnostics
+        .lines()
+        .into_iter()
+        .filter(|l| l.contains("panicked in digest_line_cost"))
+        .collect();
+    assert_eq!(said.len(), 1, "{:?}", diagnostics.lines());
+    assert!(
+        said[0].contains("a bug in a sink's cost function"),
+        "{said:?}"
+    );
 }

@@ -153,7 +153,8 @@ fn judge(
 }
 
 /// Parses Bot API HTML: only its tags, balanced, entities known, no raw
-/// `<` or `>` in text. Returns the length after entity parsing and trimming.
+/// `<` or `>` in text. Returns the length after entity parsing and trimming, in UTF-16 code
+/// units, as Telegram counts.
 pub fn visible_length(text: &str) -> Result<usize, String> {
     const TAGS: &[&str] = &[
         "b",
@@ -225,5 +226,6 @@ pub fn visible_length(text: &str) -> Result<usize, String> {
             "Can't find end tag corresponding to start tag \"{tag}\""
         ));
     }
-    Ok(visible.trim().chars().count())
+    // Telegram counts UTF-16 code units (an emoji outside the BMP is two).
+    Ok(visible.trim().encode_utf16().count())
 }

@@ -249,7 +249,7 @@ impl NotifierBuilder {
         install::install(notifier, defaulted_to_console)
     }
 
-    fn into_options(self, installed: bool) -> NotifierOptions {
+    pub(crate) fn into_options(self, installed: bool) -> NotifierOptions {
         let mut settings = Settings::detect();
         if let Some(name) = self.app_name {
             settings.app_name = name;

@@ -48,6 +48,10 @@ pub(crate) struct SinkBacklog {
     /// Whether deliveries not done at exit go to the spool (not the
     /// heartbeat's: a check-in is about now, not a later run).
     spooled: bool,
+    /// The sink's [`Sink::digest_room`], asked once (it is user code).
+    digest_room: Option<usize>,
+    /// Said at most once a minute: the sink's `digest_line_cost` panicked.
+    cost_panicked: Throttled,
 }
 
 /// A delivery waiting in a digest sink's queue.
@@ -92,6 +96,10 @@ impl SinkBacklog {
         capacity: usize,
         runtime: Option<tokio::runtime::Handle>,
     ) -> Self {
+        // User code, asked once: a sink that panics here takes no digests.
+        let digest_room =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sink.digest_room()))
+                .unwrap_or(None);
         SinkBacklog {
             runtime,
             in_flight: Semaphore::new(sink.concurrency().clamp(1, 64)),
@@ -104,6 +112,8 @@ impl SinkBacklog {
             queue: Mutex::new(VecDeque::new()),
             draining: AtomicBool::new(false),
             spooled: true,
+            digest_room,
+            cost_panicked: Throttled::default(),
         }
     }
 
@@ -143,7 +153,7 @@ impl SinkBacklog {
         let id = self
             .spooled
             .then(|| state.sending(self.sink.name(), &alert));
-        if self.sink.digest_room().is_some() {
+        if self.digest_room.is_some() {
             self.enqueue(
                 Waiting {
                     alert,
@@ -166,8 +176,10 @@ impl SinkBacklog {
             };
             let outcome = this.send_one(&alert, &policy).await;
             // Given up on after its retries: kept for the spool.
-            if !matches!(&outcome, Err(e) if e.retryable) {
-                if let Some(id) = id {
+            if let Some(id) = id {
+                if matches!(&outcome, Err(e) if e.retryable) {
+                    state.given_up(id);
+                } else {
                     state.sent(id);
                 }
             }
@@ -248,13 +260,13 @@ impl SinkBacklog {
             let alerts: Vec<Arc<Alert>> = batch.iter().map(|w| w.alert.clone()).collect();
             // Each message with the alerts it carries (a digest's parts:
             // the lines of each; a single alert: itself).
-            let messages: Vec<(Arc<Alert>, u64)> = match (alerts.len(), self.sink.digest_room()) {
+            let messages: Vec<(Arc<Alert>, u64)> = match (alerts.len(), self.digest_room) {
                 (2.., Some(room)) => {
                     let cost = |line: &str| self.sink.digest_line_cost(line);
                     // A sink's `digest_line_cost` is user code: if it
                     // panics, the alerts go one by one.
                     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        super::digest::messages(&alerts, room, &cost)
+                        crate::render::digest::messages(&alerts, room, &cost)
                     })) {
                         Ok(parts) => parts
                             .into_iter()
@@ -263,7 +275,16 @@ impl SinkBacklog {
                                 (Arc::new(m), n)
                             })
                             .collect(),
-                        Err(_) => alerts.iter().map(|a| (a.clone(), 1)).collect(),
+                        Err(panic) => {
+                            if let Some(count) = self.cost_panicked.count(1) {
+                                state.diagnostics.say(&format!(
+                                    "sink {:?} panicked in digest_line_cost ({}): {count} batches of its alerts went one message each",
+                                    self.sink.name(),
+                                    payload_text(panic.as_ref())
+                                ));
+                            }
+                            alerts.iter().map(|a| (a.clone(), 1)).collect()
+                        }
                     }
                 }
                 _ => alerts.iter().map(|a| (a.clone(), 1)).collect(),
@@ -289,9 +310,11 @@ impl SinkBacklog {
             }
             // Given up on after retries: kept for the spool (all of the
             // batch: a digest's alerts are not told apart once split).
-            if !retryable {
-                for waiting in &batch {
-                    if let Some(id) = waiting.id {
+            for waiting in &batch {
+                if let Some(id) = waiting.id {
+                    if retryable {
+                        state.given_up(id);
+                    } else {
                         state.sent(id);
                     }
                 }

@@ -8,7 +8,6 @@
 //! | `worker.rs` | the dispatcher thread: its loop, sweeps, completing and routing alerts |
 //! | `resolver.rs` | the resolver thread: backtraces resolved and trimmed, off the runtime |
 //! | `backlog.rs` | each sink's bounded backlog and its deliveries |
-//! | `digest.rs` | several alerts waiting for a chat sink, as few messages as fit |
 //! | `sink_thread.rs` | each sink's own thread, where its deliveries run |
 //! | `spool.rs` | what is undelivered at exit, kept on disk for the next run |
 //! | `flush.rs` | the delivery ledger by sequence number, and waiting for it |
@@ -19,7 +18,6 @@
 //! own backlog, and a rate-limited sink pauses only itself.
 
 mod backlog;
-pub(crate) mod digest;
 mod flush;
 mod notifier;
 mod resolver;

@@ -205,6 +205,7 @@ impl Notifier {
             orphaned: AtomicU64::new(0),
             spool: options.spool,
             unsent: std::sync::Mutex::default(),
+            given_up: std::sync::Mutex::default(),
             next_delivery: AtomicU64::new(0),
             lost_run_ends: std::sync::Mutex::default(),
         });
@@ -349,8 +350,8 @@ impl Notifier {
             .unsent
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .drain()
-            .map(|(_, entry)| entry)
+            .split_off(&0)
+            .into_values()
             .collect();
         let entries: Vec<(String, &crate::alert::Alert)> = unsent
             .iter()
@@ -517,6 +518,33 @@ mod tests {
         notify_success: false,
         max_runtime_ms: 150,
     };
+
+    /// A sink that is down for hours: what is given up on after retries is
+    /// kept for the spool, but only as much as the spool would keep — the
+    /// oldest past that are dropped, and counted.
+    #[test]
+    fn alerts_given_up_on_are_kept_for_the_spool_within_its_bound() {
+        let dir = std::env::temp_dir().join(format!("notify-given-up-{}", std::process::id()));
+        let options = Notifier::builder()
+            .sink(Memory::new())
+            .spool_dir(dir.clone())
+            .into_options(true);
+        let notifier = Notifier::start(options).unwrap();
+        let state = &notifier.state;
+        let alert = Arc::new(crate::render::checks::sample_alert());
+        let max = crate::dispatch::spool::MAX_FILES;
+        for _ in 0..max + 5 {
+            let id = state.sending("memory", &alert);
+            state.given_up(id);
+        }
+        let unsent = state.unsent.lock().unwrap();
+        assert_eq!(unsent.len(), max);
+        // The oldest went: the first kept is the sixth.
+        assert_eq!(unsent.keys().next(), Some(&5));
+        drop(unsent);
+        assert_eq!(notifier.stats().dropped, 5);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     /// A run whose end was lost with a full queue (counted) is never called
     /// still running: whether its start was handled before (it is

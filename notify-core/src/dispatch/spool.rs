@@ -94,8 +94,12 @@ pub(crate) fn write(dir: &Path, entries: &[(String, &Alert)]) -> Written {
             sink: sink.clone(),
             alert: AlertRecord::from(*alert),
         };
-        let Ok(bytes) = serde_json::to_vec(&record) else {
-            continue;
+        let bytes = match serde_json::to_vec(&record) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                out.errors.push(format!("cannot encode an alert: {e}"));
+                continue;
+            }
         };
         let millis = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -255,6 +259,15 @@ fn alive(pid: u32) -> bool {
 /// The alert as the next run sends it: ` (delayed)` in the title, and
 /// when and where it was raised.
 fn delayed(mut alert: Alert) -> Alert {
+    if alert
+        .context
+        .first()
+        .is_some_and(|(name, _)| name == "delayed")
+    {
+        // Spooled again by a later run that could not deliver it either:
+        // it says when and where it was raised already.
+        return alert;
+    }
     alert.title.push_str(" (delayed)");
     alert.context.insert(
         0,
@@ -464,6 +477,15 @@ mod tests {
         assert_eq!(&back.context[1..], &alert.context[..]);
         // Claimed: a second reader finds nothing.
         assert!(claim_all(&dir).entries.is_empty());
+
+        // Undelivered again and spooled again: still marked once, with
+        // when and where it was first raised.
+        let written = write(&dir, &[(String::from("ops"), back)]);
+        assert_eq!(written.written, 1, "{:?}", written.errors);
+        let again = claim_all(&dir);
+        let (_, _, again) = &again.entries[0];
+        assert_eq!(again.title, back.title);
+        assert_eq!(again.context, back.context);
         let _ = fs::remove_dir_all(&dir);
     }
 

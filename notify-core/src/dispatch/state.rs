@@ -28,7 +28,12 @@ pub(crate) struct NotifierState {
     pub(crate) spool: Option<std::path::PathBuf>,
     /// Deliveries not done yet, or given up on after their retries: what
     /// the spool takes at exit. By delivery id: (sink, alert).
-    pub(crate) unsent: std::sync::Mutex<std::collections::HashMap<u64, (String, Arc<Alert>)>>,
+    /// By id, so in the order they were started (oldest first).
+    pub(crate) unsent: std::sync::Mutex<std::collections::BTreeMap<u64, (String, Arc<Alert>)>>,
+    /// The ids in `unsent` given up on after their retries, oldest first:
+    /// bounded by what the spool would keep (a long-running process whose
+    /// sink is down does not hold every alert it ever failed to send).
+    pub(crate) given_up: std::sync::Mutex<std::collections::VecDeque<u64>>,
     pub(crate) next_delivery: std::sync::atomic::AtomicU64,
     /// Monitored runs whose end was dropped with a full queue (counted):
     /// the dispatcher forgets them — or, if their start is still queued,
@@ -83,6 +88,30 @@ impl NotifierState {
                 .insert(id, (sink.to_owned(), alert.clone()));
         }
         id
+    }
+
+    /// A delivery was given up on after its retries: it stays for the
+    /// spool, but no more than the spool keeps — past that, the oldest is
+    /// dropped, and counted (the account at exit says it).
+    pub(crate) fn given_up(&self, id: u64) {
+        if self.spool.is_none() {
+            return;
+        }
+        let mut given_up = self.given_up.lock().unwrap_or_else(|p| p.into_inner());
+        given_up.push_back(id);
+        while given_up.len() > super::spool::MAX_FILES {
+            let Some(oldest) = given_up.pop_front() else {
+                break;
+            };
+            let removed = self
+                .unsent
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&oldest);
+            if removed.is_some() {
+                self.counters.lost(1);
+            }
+        }
     }
 
     /// A delivery is done with: delivered, or refused for good (a retry in

@@ -176,7 +176,7 @@ pub(crate) fn arbitrary_alert() -> impl Strategy<Value = Alert> {
 
 /// Checks Telegram HTML the way the Bot API parses it: only its tags,
 /// balanced, every `<`, `>` and `&` of text escaped. Returns the length
-/// after entity parsing and trimming, in code points.
+/// after entity parsing and trimming, in UTF-16 code units, as Telegram counts.
 pub(crate) fn telegram_html(text: &str) -> Result<usize, String> {
     const TAGS: &[&str] = &[
         "b",
@@ -243,7 +243,8 @@ pub(crate) fn telegram_html(text: &str) -> Result<usize, String> {
     if let Some(tag) = open.pop() {
         return Err(format!("tag {tag:?} left open"));
     }
-    Ok(visible.trim().chars().count())
+    // Telegram counts UTF-16 code units (an emoji outside the BMP is two).
+    Ok(visible.trim().encode_utf16().count())
 }
 
 fn len(value: &Value) -> usize {

@@ -7,6 +7,7 @@ use crate::alert::{Alert, AlertKind, Severity};
 
 #[cfg(test)]
 pub(crate) mod checks;
+pub(crate) mod digest;
 pub(crate) mod escape;
 pub(crate) mod fit;
 

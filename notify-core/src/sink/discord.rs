@@ -25,7 +25,6 @@ const FACT_LIMIT: usize = 300;
 /// Room for a digest's lines (the description, in a code block), and the
 /// shorter facts of a digest, within the 6000 of the whole embed.
 const DIGEST_ROOM: usize = 2500;
-const DIGEST_FACT_LIMIT: usize = 100;
 
 /// The embed's colour per severity.
 const INFO_GREEN: u32 = 0x2ECC71;
@@ -264,13 +263,17 @@ pub(crate) fn payload(alert: &Alert, username: &str) -> Value {
             .iter()
             .map(|line| escape::unfence(&escape::clean(line)))
             .collect();
-        format!("{} alerts:\n```\n{}\n```", lines.len(), lines.join("\n"))
+        format!(
+            "{}\n```\n{}\n```",
+            crate::render::digest::heading(alert),
+            lines.join("\n")
+        )
     });
     if let Some(digest) = &digest {
         header_cost += cost_of(digest, plain_cost);
     }
     let fact_limit = if digest.is_some() {
-        DIGEST_FACT_LIMIT
+        crate::render::digest::FACT_LIMIT
     } else {
         FACT_LIMIT
     };
@@ -291,15 +294,17 @@ pub(crate) fn payload(alert: &Alert, username: &str) -> Value {
     } else {
         ("", DESCRIPTION_LIMIT)
     };
+    // (label, text, limit, cut at whole lines): the error may be cut
+    // anywhere; context and backtrace lines stay whole.
     let parts = [
-        (error_label, error, error_limit),
-        ("context", context, FIELD_VALUE_LIMIT),
-        ("backtrace", backtrace, FIELD_VALUE_LIMIT),
+        (error_label, error, error_limit, false),
+        ("context", context, FIELD_VALUE_LIMIT, true),
+        ("backtrace", backtrace, FIELD_VALUE_LIMIT, true),
     ];
     // Each part within its own limit first, fences included.
     let costs: Vec<usize> = parts
         .iter()
-        .map(|(_, text, limit)| {
+        .map(|(_, text, limit, _)| {
             let text = escape::unfence(text);
             if text.is_empty() {
                 0
@@ -312,18 +317,18 @@ pub(crate) fn payload(alert: &Alert, username: &str) -> Value {
         .iter()
         .zip(&costs)
         .filter(|(_, cost)| **cost > 0)
-        .map(|((label, _, _), _)| label.len() + fit::FENCE_COST)
+        .map(|((label, _, _, _), _)| label.len() + fit::FENCE_COST)
         .sum();
     let room = TOTAL_LIMIT.saturating_sub(header_cost + overhead);
     let keep = cost_of(fit::MARKER, plain_cost);
     let budgets = fit::share(&costs, room, &[2, 1, 0], keep);
 
     let mut description = None;
-    for ((label, text, _), budget) in parts.iter().zip(budgets) {
+    for ((label, text, _, whole_lines), budget) in parts.iter().zip(budgets) {
         if budget == 0 {
             continue;
         }
-        let whole_lines = !label.is_empty() && *label != "error";
+        let whole_lines = *whole_lines;
         let Some(block) = fit::fenced(
             text,
             budget + fit::FENCE_COST,
@@ -446,7 +451,7 @@ mod tests {
             let sink = Discord::new("https://discord.com/api/webhooks/1/X");
             let waiting: Vec<std::sync::Arc<Alert>> = alerts.into_iter().map(std::sync::Arc::new).collect();
             let room = sink.digest_room().unwrap();
-            let messages = crate::dispatch::digest::messages(&waiting, room, &|l| sink.digest_line_cost(l));
+            let messages = crate::render::digest::messages(&waiting, room, &|l| sink.digest_line_cost(l));
             let mut lines = 0;
             for message in &messages {
                 let payload = payload(message, "notify");

@@ -140,7 +140,7 @@ pub(crate) fn payload(alert: &Alert) -> Value {
     // A digest: every waiting alert's line, whole, in one section (they
     // fit DIGEST_ROOM by construction).
     if !alert.digest.is_empty() {
-        let mut text = format!("*{} alerts:*", alert.digest.len());
+        let mut text = format!("*{}*", crate::render::digest::heading(alert));
         for line in &alert.digest {
             text.push('\n');
             text.push_str(&slack(&escape::clean(line)));
@@ -246,7 +246,7 @@ mod tests {
             let sink = Slack::new("https://hooks.slack.com/services/T/B/X");
             let waiting: Vec<std::sync::Arc<Alert>> = alerts.into_iter().map(std::sync::Arc::new).collect();
             let room = sink.digest_room().unwrap();
-            let messages = crate::dispatch::digest::messages(&waiting, room, &|l| sink.digest_line_cost(l));
+            let messages = crate::render::digest::messages(&waiting, room, &|l| sink.digest_line_cost(l));
             let mut lines = 0;
             for message in &messages {
                 let payload = payload(message);

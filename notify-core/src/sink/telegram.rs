@@ -22,11 +22,10 @@ const TEXT_LIMIT: usize = 4096;
 /// leaves room for the error.
 const HEADLINE_LIMIT: usize = 256;
 const FACT_LIMIT: usize = 300;
-/// Room for a digest's lines in one message (visible characters), and the
-/// shorter facts of a digest: headline (256) + lines (2000) + facts
-/// (≤ 10 × ~115) leave room for the most severe alert's error.
+/// Room for a digest's lines in one message (visible characters): headline
+/// (256) + lines (2000) + facts (≤ 10 × ~115, each cut to
+/// `render::digest::FACT_LIMIT`) leave room for the most severe alert's error.
 const DIGEST_ROOM: usize = 2000;
-const DIGEST_FACT_LIMIT: usize = 100;
 
 /// Sends each alert with the Bot API's `sendMessage`, in HTML parse mode, to
 /// every configured chat.
@@ -264,6 +263,12 @@ impl Sink for Telegram {
         Some(DIGEST_ROOM)
     }
 
+    /// As the message's own limit counts: UTF-16 code units after entity
+    /// parsing (an emoji outside the BMP is two), and the line break.
+    fn digest_line_cost(&self, line: &str) -> usize {
+        cost_of(&escape::clean(line), html_cost) + 1
+    }
+
     fn split(self) -> Vec<Box<dyn Sink>> {
         let name_chats = self.chats.len() > 1;
         let Telegram {
@@ -396,7 +401,7 @@ fn render_text(alert: &Alert) -> String {
     if !alert.digest.is_empty() {
         doc.text("\n");
         doc.tag("<b>");
-        doc.text(&format!("{} alerts:", alert.digest.len()));
+        doc.text(&crate::render::digest::heading(alert));
         doc.tag("</b>");
         for line in &alert.digest {
             doc.text("\n");
@@ -407,7 +412,7 @@ fn render_text(alert: &Alert) -> String {
     let fact_limit = if alert.digest.is_empty() {
         FACT_LIMIT
     } else {
-        DIGEST_FACT_LIMIT
+        crate::render::digest::FACT_LIMIT
     };
     for (label, value) in render::facts(alert) {
         let value = fit::cut(&escape::clean(&value), fact_limit, html_cost, false);
@@ -635,6 +640,35 @@ mod tests {
         assert_eq!(Telegram::new("1:A", 1).split().len(), 1);
     }
 
+    /// Lines of emoji outside the BMP cost Telegram two units a character:
+    /// a digest of them still fits every message, every line whole.
+    #[test]
+    fn a_digest_of_astral_lines_fits_every_message() {
+        let sink = Telegram::new("1:A", 1);
+        let waiting: Vec<std::sync::Arc<Alert>> = (0..40)
+            .map(|i| {
+                let mut alert = checks::sample_alert();
+                alert.title = format!("{i} {}", "🙂".repeat(150));
+                alert.message = "😀".repeat(150);
+                std::sync::Arc::new(alert)
+            })
+            .collect();
+        let room = sink.digest_room().unwrap();
+        let messages =
+            crate::render::digest::messages(&waiting, room, &|l| sink.digest_line_cost(l));
+        let mut lines = 0;
+        for message in &messages {
+            let text = render_text(message);
+            let visible = checks::telegram_html(&text).unwrap();
+            assert!(visible <= TEXT_LIMIT, "visible length {visible}");
+            for line in &message.digest {
+                assert!(text.contains(&html(&escape::clean(line))), "{line:?}");
+                lines += 1;
+            }
+        }
+        assert_eq!(lines, waiting.len());
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(24))]
 
@@ -645,7 +679,7 @@ mod tests {
             let sink = Telegram::new("1:A", 1);
             let waiting: Vec<std::sync::Arc<Alert>> = alerts.into_iter().map(std::sync::Arc::new).collect();
             let room = sink.digest_room().unwrap();
-            let messages = crate::dispatch::digest::messages(&waiting, room, &|l| sink.digest_line_cost(l));
+            let messages = crate::render::digest::messages(&waiting, room, &|l| sink.digest_line_cost(l));
             let mut lines = 0;
             for message in &messages {
                 let text = render_text(message);

@@ -4,12 +4,23 @@
 //! and, in the first message, the most severe one in full. No alert's line
 //! is cut or left out to make room; lines that do not fit one message go in
 //! the next. Used by every sink that declares a
-//! [`digest_room`](crate::Sink::digest_room).
+//! [`digest_room`](crate::Sink::digest_room): the dispatcher's backlog of
+//! such a sink batches what waits (`dispatch/backlog.rs`); how the batch is
+//! cut into messages is rendering, here.
 
 use std::sync::Arc;
 
 use crate::alert::Alert;
 use crate::render::digest_line;
+
+/// In a digest's lead alert, each fact is cut to this many characters:
+/// the lines are what the message is for.
+pub(crate) const FACT_LIMIT: usize = 100;
+
+/// The heading over a digest's lines: `12 alerts:`.
+pub(crate) fn heading(alert: &Alert) -> String {
+    format!("{} alerts:", alert.digest.len())
+}
 
 /// The messages that carry `waiting` (two or more alerts, oldest first) to
 /// a sink whose digest lines may cost `room` per message, as `cost` counts.
