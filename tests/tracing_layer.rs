@@ -345,3 +345,21 @@ fn a_debug_that_logs_while_a_span_records_does_not_deadlock() {
         "{alerts:#?}"
     );
 }
+
+/// A value recorded into a span later goes whole into its entry, even
+/// with `=` and spaces in it; and span fields off, nothing of spans is kept.
+#[test]
+fn fields_recorded_later_are_kept_whole() {
+    let alerts = with_layer(notify_core::tracing::layer(), || {
+        let span = tracing::info_span!("request", user = "ana", query = tracing::field::Empty);
+        let _entered = span.enter();
+        span.record("query", "a=1 b=2");
+        tracing::error!("failed");
+    });
+    let request = alerts[0]
+        .context
+        .iter()
+        .find(|(k, _)| k == "request")
+        .map(|(_, v)| v.as_str());
+    assert_eq!(request, Some("user=ana query=a=1 b=2"), "{alerts:#?}");
+}

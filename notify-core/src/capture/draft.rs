@@ -61,14 +61,7 @@ impl Draft {
         let mut causes = Vec::new();
         let (message, severity, panic_location, thread) = match subject {
             Subject::Error(ErrorRef::Error(e)) => {
-                let mut source = e.source();
-                while let Some(cause) = source {
-                    if causes.len() >= MAX_CAUSES {
-                        break;
-                    }
-                    causes.push(cause.to_string());
-                    source = cause.source();
-                }
+                causes = causes_of(*e, |cause| cause.to_string());
                 (e.to_string(), Severity::Error, None, thread_name())
             }
             Subject::Error(ErrorRef::Text(text)) => {
@@ -276,6 +269,24 @@ fn file_and_line(location: &str) -> Option<(&str, u32)> {
 }
 
 const MAX_CAUSES: usize = 32;
+
+/// The `source()` chain of `error`, outermost first, at most 32, each as
+/// `text` writes it: the causes of every alert of an error.
+pub(crate) fn causes_of(
+    error: &(dyn std::error::Error + '_),
+    text: impl Fn(&dyn std::error::Error) -> String,
+) -> Vec<String> {
+    let mut causes = Vec::new();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        if causes.len() >= MAX_CAUSES {
+            break;
+        }
+        causes.push(text(cause));
+        source = cause.source();
+    }
+    causes
+}
 const MAX_TITLE_CHARS: usize = 120;
 
 fn first_line(text: &str) -> String {

@@ -24,6 +24,8 @@ mod subject;
 pub(crate) use backtrace::{resolve_and_trim, RawBacktrace};
 pub use context::{debug, Context};
 pub(crate) use destination::{scoped, set_global, Destination};
+#[cfg(feature = "tracing")]
+pub(crate) use draft::causes_of;
 pub(crate) use draft::Draft;
 pub use job::MonitorSite;
 pub(crate) use job::{still_running_alert, RunRef, RunSignal};

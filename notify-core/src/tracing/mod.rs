@@ -87,7 +87,7 @@ use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer as _;
 
 use crate::alert::Severity;
-use crate::capture::{events_wanted, report_event, Context, EventKey, EventRef, Late};
+use crate::capture::{causes_of, events_wanted, report_event, Context, EventKey, EventRef, Late};
 
 /// Context entries (event fields and spans) kept at most.
 pub const MAX_FIELDS: usize = 32;
@@ -124,6 +124,7 @@ where
         .with_filter(EventFilter {
             min_level: Level::ERROR,
             event_filter: None,
+            spans: true,
         }),
     }
 }
@@ -149,6 +150,8 @@ impl<S> Layer<S> {
     /// Off, no span field is formatted or stored at all.
     pub fn span_fields(mut self, record: bool) -> Self {
         self.inner.inner_mut().span_fields = record;
+        // Off, this layer does not even see spans.
+        self.inner.filter_mut().spans = record;
         self
     }
 
@@ -241,11 +244,13 @@ where
 }
 
 /// Which callsites the layer sees: events at the threshold (and past the
-/// user's filter), spans at `INFO` and above.
+/// user's filter), spans at `INFO` and above (none with `span_fields(false)`).
 #[derive(Clone)]
 struct EventFilter {
     min_level: Level,
     event_filter: Option<MetadataFilter>,
+    /// Whether spans are seen (for their fields).
+    spans: bool,
 }
 
 /// A user's `.event_filter(..)`.
@@ -254,7 +259,7 @@ type MetadataFilter = Arc<dyn Fn(&Metadata<'_>) -> bool + Send + Sync>;
 impl EventFilter {
     fn wants(&self, metadata: &Metadata<'_>) -> bool {
         if metadata.is_span() {
-            return *metadata.level() <= Level::INFO;
+            return self.spans && *metadata.level() <= Level::INFO;
         }
         // `Level` orders by verbosity: ERROR < WARN < ... < TRACE.
         *metadata.level() <= self.min_level
@@ -276,9 +281,12 @@ impl<S> Filter<S> for EventFilter {
     }
 
     fn max_level_hint(&self) -> Option<tracing_core::LevelFilter> {
-        Some(tracing_core::LevelFilter::from_level(
-            self.min_level.max(Level::INFO),
-        ))
+        let level = if self.spans {
+            self.min_level.max(Level::INFO)
+        } else {
+            self.min_level
+        };
+        Some(tracing_core::LevelFilter::from_level(level))
     }
 }
 
@@ -289,8 +297,12 @@ struct EventLayer<S> {
     _subscriber: PhantomData<fn(S)>,
 }
 
-/// A span's fields, formatted when it was created (and recorded since).
-struct SpanFields(String);
+/// A span's fields, formatted when it was created (and recorded since),
+/// and how many they are.
+struct SpanFields {
+    out: String,
+    count: usize,
+}
 
 impl<S> tracing_subscriber::Layer<S> for EventLayer<S>
 where
@@ -305,38 +317,43 @@ where
         };
         let mut fields = SpanFieldsVisitor::default();
         attrs.record(&mut fields);
-        span.extensions_mut().insert(SpanFields(fields.out));
+        span.extensions_mut().insert(SpanFields {
+            out: fields.out,
+            count: fields.count,
+        });
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: LayerContext<'_, S>) {
-        if !self.span_fields {
+        if !self.span_fields || !events_wanted() {
             return;
         }
         let Some(span) = ctx.span(id) else {
             return;
         };
-        // Formatted first (user `Debug` code, which may log), appended under
-        // the extensions' lock after.
-        let mut fields = SpanFieldsVisitor::default();
+        // Only for a span whose fields are kept, and only as many more as
+        // fit; formatted first (user `Debug` code, which may log), appended
+        // whole under the extensions' lock after.
+        let Some(count) = span.extensions().get::<SpanFields>().map(|f| f.count) else {
+            return;
+        };
+        let mut fields = SpanFieldsVisitor {
+            out: String::new(),
+            count,
+        };
         values.record(&mut fields);
         if fields.out.is_empty() {
             return;
         }
         let mut extensions = span.extensions_mut();
-        let Some(SpanFields(out)) = extensions.get_mut::<SpanFields>() else {
+        let Some(kept) = extensions.get_mut::<SpanFields>() else {
             return;
         };
-        let room = MAX_SPAN_FIELDS.saturating_sub(out.matches('=').count());
-        for field in fields.out.split(' ').take(room) {
-            if out.len() >= MAX_VALUE_CHARS {
-                break;
-            }
-            if !out.is_empty() {
-                out.push(' ');
-            }
-            out.push_str(field);
+        if !kept.out.is_empty() {
+            kept.out.push(' ');
         }
-        crate::render::truncate_in_place(out, MAX_VALUE_CHARS);
+        kept.out.push_str(&fields.out);
+        kept.count = fields.count;
+        crate::render::truncate_in_place(&mut kept.out, MAX_VALUE_CHARS);
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: LayerContext<'_, S>) {
@@ -387,9 +404,9 @@ where
     let mut left_out = rest.left_out;
     if let Some(scope) = ctx.event_scope(event) {
         for span in scope {
-            if let Some(SpanFields(fields)) = span.extensions().get::<SpanFields>() {
+            if let Some(fields) = span.extensions().get::<SpanFields>() {
                 if values.len() < MAX_FIELDS {
-                    values.push((span.name(), fields.clone()));
+                    values.push((span.name(), fields.out.clone()));
                 } else {
                     left_out += 1;
                 }
@@ -478,14 +495,7 @@ impl Visit for Rest {
             return;
         }
         self.error_seen = true;
-        let mut source = value.source();
-        while let Some(cause) = source {
-            if self.causes.len() >= MAX_FIELDS {
-                break;
-            }
-            self.causes.push(bounded(format_args!("{cause}")));
-            source = cause.source();
-        }
+        self.causes = causes_of(value, |cause| bounded(format_args!("{cause}")));
     }
 
     fn record_str(&mut self, field: &Field, value: &str) {
