@@ -1,7 +1,6 @@
 //! `#[alert_on_error]` leaves the function's behaviour untouched: the same
 //! values come back and panics keep unwinding with the same payload.
 
-use std::future::Future;
 use std::panic::catch_unwind;
 
 use notify_core::testing::capture_alerts;
@@ -11,13 +10,9 @@ use notify_core::{alert_on_error, AlertKind};
 #[error("quota exceeded for {0}")]
 struct QuotaExceeded(String);
 
-fn block_on<F: Future>(future: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(future)
-}
+#[path = "support/block_on.rs"]
+mod block_on;
+use block_on::block_on;
 
 #[alert_on_error]
 fn charge(user: &str, cents: u64) -> Result<u64, QuotaExceeded> {

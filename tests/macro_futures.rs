@@ -15,13 +15,9 @@ use notify_core::{alert_on_error, Alert, AlertKind};
 #[error("quota exceeded for {0}")]
 struct Quota(String);
 
-fn block_on<F: Future>(future: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(future)
-}
+#[path = "support/block_on.rs"]
+mod block_on;
+use block_on::block_on;
 
 fn assert_send<T: Send>(_: &T) {}
 fn assert_sync<T: Sync>(_: &T) {}

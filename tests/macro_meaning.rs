@@ -8,7 +8,6 @@
 #![deny(warnings)]
 
 use std::cell::RefCell;
-use std::future::Future;
 use std::panic::Location;
 
 use notify_core::alert_on_error;
@@ -33,15 +32,9 @@ fn drops_of(f: impl FnOnce()) -> Vec<&'static str> {
     DROPS.with(|d| d.borrow_mut().drain(..).collect())
 }
 
-fn block_on<F: Future>(future: F) -> F::Output {
-    let mut future = std::pin::pin!(future);
-    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    loop {
-        if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return output;
-        }
-    }
-}
+#[path = "support/block_on.rs"]
+mod block_on;
+use block_on::block_on;
 
 macro_rules! twice {
     ($(#[$attr:meta])* fn $plain:ident / $wrapped:ident $($rest:tt)*) => {

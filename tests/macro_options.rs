@@ -17,13 +17,9 @@ fn one_alert(alerts: Vec<Alert>) -> Alert {
     alerts.into_iter().next().unwrap()
 }
 
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(future)
-}
+#[path = "support/block_on.rs"]
+mod block_on;
+use block_on::block_on;
 
 // ---------------------------------------------------------------- severity
 

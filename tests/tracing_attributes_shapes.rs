@@ -24,7 +24,7 @@ use std::num::TryFromIntError;
 use std::pin::Pin;
 use std::str::FromStr;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 use async_trait::async_trait;
 use notify_core::testing::capture_alerts;
@@ -32,17 +32,9 @@ use notify_core::{alert_on_error, Alert, AlertKind};
 
 // ================================================================ helpers
 
-/// Polls a future to completion on this thread, so that `capture_alerts`
-/// sees what it raises.
-fn block_on<F: Future>(future: F) -> F::Output {
-    let mut future = std::pin::pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return output;
-        }
-    }
-}
+#[path = "support/block_on.rs"]
+mod block_on;
+use block_on::block_on;
 
 /// A future that is pending `n` times before it completes: an `.await` on it
 /// really suspends the function.

@@ -253,7 +253,12 @@ fn is_or_caused_by_last(error: &ErrorRef<'_>) -> bool {
 }
 
 /// An error was reported (its first alert).
-pub(crate) fn reported(fingerprint: u64, text: &str, site: Option<&'static CallSite>) {
+pub(crate) fn reported(
+    fingerprint: u64,
+    text: &str,
+    site: Option<&'static CallSite>,
+    annotated: bool,
+) {
     let _ = RECORD.try_with(|r| {
         let seq = r.reports.get() + 1;
         r.reports.set(seq);
@@ -269,10 +274,9 @@ pub(crate) fn reported(fingerprint: u64, text: &str, site: Option<&'static CallS
         }
     });
     let seq = FIRSTS.fetch_add(1, Ordering::Relaxed) + 1;
-    // Only an annotated function's report (a logged event's site has no
-    // function name) stands for a failure on another thread.
-    let annotated = site.filter(|s| !s.function.is_empty());
-    if let (Some(site), true) = (annotated, text.len() <= MAX_RECENT_TEXT) {
+    // Only an annotated function's report stands for a failure on another
+    // thread (not a logged event's).
+    if let (Some(site), true, true) = (site, annotated, text.len() <= MAX_RECENT_TEXT) {
         if let Ok(mut recent) = RECENT_REPORTS.lock() {
             if recent.len() == RECENT {
                 recent.pop_front();

@@ -242,10 +242,13 @@ fn capture(
 ) {
     let backtrace = backtrace.unwrap_or_else(RawBacktrace::capture);
     let site = origin.site();
+    // Only an annotated function's report stands for a failure on another
+    // thread (see `propagation`).
+    let annotated = matches!(origin, Origin::Site(_));
     let mut draft = Draft::new(origin, &subject, context, fingerprint);
     draft.set_causes(causes);
     if record {
-        reported(fingerprint, draft.message(), site);
+        reported(fingerprint, draft.message(), site, annotated);
     }
     destination.accept(draft, backtrace);
 }

@@ -282,6 +282,16 @@ impl Notifier {
 
     /// `try_send` into the queue; a full queue drops and counts one alert.
     fn enqueue(&self, queued: QueuedAlert) -> bool {
+        let taken = self.try_enqueue(queued);
+        if !taken {
+            self.state.counters.lost(1);
+        }
+        taken
+    }
+
+    /// `try_send` into the queue, with its place in the delivery ledger;
+    /// whether it was taken (the caller says what a refusal means).
+    fn try_enqueue(&self, queued: QueuedAlert) -> bool {
         let state = &self.state;
         let seq = state.ledger.take_in();
         match self.senders.queue.try_send((seq, queued)) {
@@ -291,7 +301,6 @@ impl Notifier {
             }
             Err(_) => {
                 state.ledger.done(seq);
-                state.counters.lost(1);
                 false
             }
         }
@@ -394,15 +403,11 @@ impl Notifier {
         }
         let mut left = 0;
         for (file, sink, alert) in claimed.entries {
-            let seq = self.state.ledger.take_in();
-            let queued = QueuedAlert::Spooled(Box::new(alert), sink);
-            if self.senders.queue.try_send((seq, queued)).is_ok() {
-                Counters::add(&self.state.counters.queued, 1);
+            if self.try_enqueue(QueuedAlert::Spooled(Box::new(alert), sink)) {
                 let _ = std::fs::remove_file(&file);
             } else {
                 // The queue is full: the entry stays in the spool, unclaimed,
                 // for the next run (not dropped, so not counted as dropped).
-                self.state.ledger.done(seq);
                 left += 1;
                 if let Some((name, _)) = file.to_str().and_then(|f| f.rsplit_once(".claimed-")) {
                     let _ = std::fs::rename(&file, name);

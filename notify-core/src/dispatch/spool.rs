@@ -9,8 +9,11 @@
 //!   never read, and removed once its process is gone.
 //! - **Once.** A reader claims an entry by renaming it to
 //!   `….json.claimed-<pid>` (atomic: of two processes starting at once, one
-//!   wins), delivers it, then deletes it. A claim whose process is gone (it
-//!   died before delivering) is given back.
+//!   wins), queues it, then deletes it: from then on the alert is that
+//!   process's, like one it raised — delivered, or written to the spool
+//!   again at its exit (a process killed before then loses it, as it loses
+//!   its own queue). A claim whose process is gone (it died before queueing
+//!   it) is given back.
 //! - **Bounded.** At most [`MAX_FILES`] entries and [`MAX_BYTES`] bytes;
 //!   past that the oldest are deleted, counted and said.
 //! - **Damaged or foreign files** are renamed `….bad`, said in one line, and
