@@ -722,43 +722,17 @@ fn split_statements(tokens: TokenStream) -> Vec<TokenStream> {
 }
 
 fn rebind_pattern(pat: &mut syn::Pat, rebind: &mut TokenStream) {
-    use syn::Pat;
-    match pat {
-        Pat::Ident(binding) => {
-            let ident = &binding.ident;
-            // `mut x` moves to the rebinding (where the body mutates it);
-            // `ref mut x` stays (it is a reference into the argument).
-            let mutability = if binding.by_ref.is_none() {
-                binding.mutability.take()
-            } else {
-                None
-            };
-            rebind.extend(quote!(let #mutability #ident = #ident;));
-            if let Some((_, subpat)) = &mut binding.subpat {
-                rebind_pattern(subpat, rebind);
-            }
-        }
-        Pat::Tuple(tuple) => tuple
-            .elems
-            .iter_mut()
-            .for_each(|p| rebind_pattern(p, rebind)),
-        Pat::TupleStruct(tuple) => tuple
-            .elems
-            .iter_mut()
-            .for_each(|p| rebind_pattern(p, rebind)),
-        Pat::Struct(st) => st
-            .fields
-            .iter_mut()
-            .for_each(|f| rebind_pattern(&mut f.pat, rebind)),
-        Pat::Slice(slice) => slice
-            .elems
-            .iter_mut()
-            .for_each(|p| rebind_pattern(p, rebind)),
-        Pat::Reference(reference) => rebind_pattern(&mut reference.pat, rebind),
-        Pat::Paren(paren) => rebind_pattern(&mut paren.pat, rebind),
-        Pat::Type(typed) => rebind_pattern(&mut typed.pat, rebind),
-        _ => {}
-    }
+    valid::for_each_binding(pat, &mut |binding| {
+        let ident = &binding.ident;
+        // `mut x` moves to the rebinding (where the body mutates it);
+        // `ref mut x` stays (it is a reference into the argument).
+        let mutability = if binding.by_ref.is_none() {
+            binding.mutability.take()
+        } else {
+            None
+        };
+        rebind.extend(quote!(let #mutability #ident = #ident;));
+    });
 }
 
 /// A sync body as a nested `#[track_caller]` fn, and the call of it.
@@ -817,8 +791,7 @@ fn nested_body(
             if matches!(&*arg.pat, syn::Pat::Ident(b) if b.by_ref.is_none() && b.subpat.is_none()) {
                 continue;
             }
-            let mut bindings = Vec::new();
-            crate::valid::collect_bindings(&arg.pat, &mut bindings);
+            let bindings = valid::bindings(&arg.pat);
             if let Some(name) = names.iter().find(|n| bindings.contains(n)) {
                 return Err(syn::Error::new(
                     name.span(),

@@ -84,7 +84,7 @@ pub(crate) fn check(func: &ItemFn, args: &Args) -> syn::Result<()> {
         let mut bindings = Vec::new();
         for input in &sig.inputs {
             if let FnArg::Typed(arg) = input {
-                collect_bindings(&arg.pat, &mut bindings);
+                bindings.extend(self::bindings(&arg.pat));
             }
         }
         for name in names {
@@ -95,7 +95,7 @@ pub(crate) fn check(func: &ItemFn, args: &Args) -> syn::Result<()> {
                         "`context(self)` needs a method: this function has no `self` argument",
                     ));
                 }
-            } else if !bindings.contains(&name) {
+            } else if !bindings.contains(name) {
                 let mut all: Vec<String> = Vec::new();
                 if has_self {
                     all.push("`self`".to_owned());
@@ -116,22 +116,35 @@ pub(crate) fn check(func: &ItemFn, args: &Args) -> syn::Result<()> {
     Ok(())
 }
 
-/// The names an argument pattern binds (`a`, `mut b`, `(x, y)`, `Point { x, .. }`).
-pub(crate) fn collect_bindings<'a>(pat: &'a Pat, out: &mut Vec<&'a Ident>) {
+/// The names an argument pattern binds (`a`, `mut b`, `(x, y)`,
+/// `Point { x, .. }`, `all @ (first, ..)`), in order.
+pub(crate) fn bindings(pat: &Pat) -> Vec<Ident> {
+    let mut pat = pat.clone();
+    let mut out = Vec::new();
+    for_each_binding(&mut pat, &mut |binding| out.push(binding.ident.clone()));
+    out
+}
+
+/// Calls `f` on each binding of a pattern, in order: the one walk of
+/// argument patterns (the checks read it, the expansion rebinds by it).
+pub(crate) fn for_each_binding(pat: &mut Pat, f: &mut dyn FnMut(&mut syn::PatIdent)) {
     match pat {
         Pat::Ident(p) => {
-            out.push(&p.ident);
-            if let Some((_, sub)) = &p.subpat {
-                collect_bindings(sub, out);
+            f(p);
+            if let Some((_, sub)) = &mut p.subpat {
+                for_each_binding(sub, f);
             }
         }
-        Pat::Paren(p) => collect_bindings(&p.pat, out),
-        Pat::Reference(p) => collect_bindings(&p.pat, out),
-        Pat::Slice(p) => p.elems.iter().for_each(|p| collect_bindings(p, out)),
-        Pat::Struct(p) => p.fields.iter().for_each(|f| collect_bindings(&f.pat, out)),
-        Pat::Tuple(p) => p.elems.iter().for_each(|p| collect_bindings(p, out)),
-        Pat::TupleStruct(p) => p.elems.iter().for_each(|p| collect_bindings(p, out)),
-        Pat::Type(p) => collect_bindings(&p.pat, out),
+        Pat::Paren(p) => for_each_binding(&mut p.pat, f),
+        Pat::Reference(p) => for_each_binding(&mut p.pat, f),
+        Pat::Slice(p) => p.elems.iter_mut().for_each(|p| for_each_binding(p, f)),
+        Pat::Struct(p) => p
+            .fields
+            .iter_mut()
+            .for_each(|field| for_each_binding(&mut field.pat, f)),
+        Pat::Tuple(p) => p.elems.iter_mut().for_each(|p| for_each_binding(p, f)),
+        Pat::TupleStruct(p) => p.elems.iter_mut().for_each(|p| for_each_binding(p, f)),
+        Pat::Type(p) => for_each_binding(&mut p.pat, f),
         _ => {}
     }
 }
