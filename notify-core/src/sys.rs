@@ -135,3 +135,11 @@ pub(crate) fn stack_of_this_thread() -> Option<std::ops::Range<u64>> {
         Some(base..base.checked_add(size as u64)?)
     }
 }
+
+/// How alerts name a thread: its name, else `<unnamed ThreadId(N)>`.
+pub(crate) fn thread_label(thread: &std::thread::Thread) -> String {
+    match thread.name() {
+        Some(name) => name.to_owned(),
+        None => format!("<unnamed {:?}>", thread.id()),
+    }
+}

@@ -296,11 +296,7 @@ fn first_line(text: &str) -> String {
 }
 
 pub(crate) fn thread_name() -> String {
-    let thread = std::thread::current();
-    match thread.name() {
-        Some(name) => name.to_owned(),
-        None => format!("<unnamed {:?}>", thread.id()),
-    }
+    crate::sys::thread_label(&std::thread::current())
 }
 
 #[cfg(test)]

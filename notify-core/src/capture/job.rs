@@ -69,6 +69,32 @@ impl RunRef {
     }
 }
 
+/// The thread a run's event happened on, named by the dispatcher (a
+/// handle is a reference count; its name, an allocation on the job's
+/// thread). `None`: a thread that can no longer tell (torn down).
+#[derive(Debug, Clone)]
+pub(crate) struct RunThread(Option<std::thread::Thread>);
+
+impl RunThread {
+    /// This thread.
+    pub(crate) fn here() -> Self {
+        RunThread(Some(std::thread::current()))
+    }
+
+    /// No thread to name.
+    pub(crate) fn unknown() -> Self {
+        RunThread(None)
+    }
+
+    /// How alerts name it.
+    pub(crate) fn label(&self) -> String {
+        self.0
+            .as_ref()
+            .map(crate::sys::thread_label)
+            .unwrap_or_default()
+    }
+}
+
 /// The message of a cancelled run.
 pub(crate) const CANCELLED: &str =
     "the run was cancelled: its future was dropped before it completed";
@@ -76,13 +102,13 @@ pub(crate) const CANCELLED: &str =
 /// What the dispatcher hears of a run, besides its failure alert.
 pub(crate) enum RunSignal {
     /// A run started, on the thread named.
-    Started(RunRef, String),
+    Started(RunRef, RunThread),
     /// A run succeeded after `duration`; `value` with `success_value`.
     Succeeded {
         run: RunRef,
         duration: Duration,
         value: Option<String>,
-        thread: String,
+        thread: RunThread,
     },
     /// A run failed, and its failure's alert is not sent (a repeat, or a
     /// failure an inner annotated call reported): the run ends all the same.
@@ -94,7 +120,7 @@ pub(crate) enum RunSignal {
         panicked: bool,
         /// The run's future was dropped (an alert of it would be a warning).
         cancelled: bool,
-        thread: String,
+        thread: RunThread,
     },
 }
 
@@ -107,7 +133,7 @@ impl RunSignal {
         text: String,
         panicked: bool,
         cancelled: bool,
-        thread: String,
+        thread: RunThread,
     ) -> RunSignal {
         RunSignal::Failed {
             run,
@@ -138,7 +164,8 @@ impl RunSignal {
         match self {
             RunSignal::Started(run, thread) => {
                 let title = format!("{} started on {host}", run.monitor.job);
-                let mut alert = run_alert(run, settings, AlertKind::Started, title, thread);
+                let mut alert =
+                    run_alert(run, settings, AlertKind::Started, title, &thread.label());
                 alert.message = String::from("The run started.");
                 alert.timestamp = run.started_at;
                 alert
@@ -154,7 +181,8 @@ impl RunSignal {
                     run.monitor.job,
                     human_duration(*duration)
                 );
-                let mut alert = run_alert(run, settings, AlertKind::Succeeded, title, thread);
+                let mut alert =
+                    run_alert(run, settings, AlertKind::Succeeded, title, &thread.label());
                 // The value, with `success_value`, is a fact of its own
                 // (`returned`), as every sink shows facts.
                 alert.message = if ends_still_running {
@@ -194,7 +222,7 @@ impl RunSignal {
                         text.lines().next().unwrap_or_default()
                     )
                 };
-                let mut alert = run_alert(run, settings, AlertKind::Error, title, thread);
+                let mut alert = run_alert(run, settings, AlertKind::Error, title, &thread.label());
                 alert.message = text.clone();
                 if *panicked {
                     alert.kind = AlertKind::Panic;

@@ -28,6 +28,8 @@ pub(crate) use destination::{scoped, set_global, Destination};
 pub(crate) use draft::causes_of;
 pub(crate) use draft::Draft;
 pub use job::MonitorSite;
+#[cfg(test)]
+pub(crate) use job::RunThread;
 pub(crate) use job::{still_running_alert, RunRef, RunSignal};
 pub(crate) use listening::{mark_notifier_thread, on_notifier_thread};
 #[cfg(panic = "abort")]

@@ -19,7 +19,7 @@ use super::backtrace::RawBacktrace;
 use super::context::Context;
 use super::destination::{global, with_current, Destination};
 use super::draft::Draft;
-use super::job::RunSignal;
+use super::job::{RunSignal, RunThread};
 use super::listening::{any_scope, is_listening, on_notifier_thread};
 use super::propagation::{already_reported, just_reported, repeated, reported, Entered};
 use super::site::Origin;
@@ -124,7 +124,7 @@ pub(crate) fn report(mut report: Report<'_>) {
                 .to
                 .or_else(|| global().map(|g| g as &dyn Destination))
             {
-                end_run(destination, &mut report, String::new());
+                end_run(destination, &mut report, RunThread::unknown());
             }
         }
         return;
@@ -209,13 +209,13 @@ fn deliver_to(destination: &dyn Destination, mut report: Report<'_>) {
 #[inline(always)]
 fn end_run_unreported(destination: &dyn Destination, report: &mut Report<'_>) {
     if report.context.has_run() {
-        end_run(destination, report, super::draft::thread_name());
+        end_run(destination, report, RunThread::here());
     }
 }
 
 #[cold]
 #[inline(never)]
-fn end_run(destination: &dyn Destination, report: &mut Report<'_>, thread: String) {
+fn end_run(destination: &dyn Destination, report: &mut Report<'_>, thread: RunThread) {
     if let Some(run) = report.context.take_run() {
         destination.run(RunSignal::failed(
             run,

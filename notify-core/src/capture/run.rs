@@ -11,8 +11,7 @@
 
 use super::context::Context;
 use super::destination::{global, with_current};
-use super::draft::thread_name;
-pub(crate) use super::job::{MonitorSite, RunRef, RunSignal};
+pub(crate) use super::job::{MonitorSite, RunRef, RunSignal, RunThread};
 use super::listening::{any_scope, is_listening, on_notifier_thread};
 use super::report::{report, Report};
 use super::site::Origin;
@@ -33,7 +32,7 @@ fn start_listened(monitor: &'static MonitorSite) -> Option<RunRef> {
         return None;
     }
     let run = RunRef::start(monitor);
-    signal(RunSignal::Started(run, thread_name()));
+    signal(RunSignal::Started(run, RunThread::here()));
     Some(run)
 }
 
@@ -44,7 +43,7 @@ pub(crate) fn succeeded(run: RunRef, value: Option<String>) {
         run,
         duration: run.started.elapsed(),
         value,
-        thread: thread_name(),
+        thread: RunThread::here(),
     });
 }
 
@@ -68,7 +67,7 @@ pub(crate) fn ended_by_panic(run: RunRef, text: &str) {
         text.to_owned(),
         true,
         false,
-        thread_name(),
+        RunThread::here(),
     ));
 }
 

@@ -502,7 +502,7 @@ impl Destination for Notifier {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capture::{CallSite, MonitorSite, RunRef, SitePrefix};
+    use crate::capture::{CallSite, MonitorSite, RunRef, RunThread, SitePrefix};
     use crate::sink::Memory;
 
     static JOB_SITE: CallSite = CallSite {
@@ -562,17 +562,17 @@ mod tests {
 
         // Started, then its end lost.
         let handled = RunRef::start(&JOB);
-        notifier.run(RunSignal::Started(handled, String::from("main")));
+        notifier.run(RunSignal::Started(handled, RunThread::here()));
         assert!(notifier.flush(timeout));
         notifier.state.run_end_lost(handled.id);
         // The end lost before its start was handled.
         let queued = RunRef::start(&JOB);
         notifier.state.run_end_lost(queued.id);
-        notifier.run(RunSignal::Started(queued, String::from("main")));
+        notifier.run(RunSignal::Started(queued, RunThread::here()));
 
         // A run that really is still running, for contrast.
         let running = RunRef::start(&JOB);
-        notifier.run(RunSignal::Started(running, String::from("main")));
+        notifier.run(RunSignal::Started(running, RunThread::here()));
 
         std::thread::sleep(Duration::from_millis(600));
         assert!(notifier.flush(timeout));

@@ -381,7 +381,7 @@ impl Dispatcher {
         let run = *signal.run();
         let ends_still_running = match &signal {
             RunSignal::Started(_, thread) => {
-                self.started(run, thread.clone());
+                self.started(run, thread.label());
                 false
             }
             RunSignal::Succeeded { .. } | RunSignal::Failed { .. } => self.runs.end(&run),
