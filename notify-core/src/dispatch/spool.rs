@@ -321,7 +321,6 @@ struct AlertRecord {
     dropped: u64,
     fingerprint: u64,
     sinks: Vec<String>,
-    digest: Vec<String>,
     /// A monitored run's job, run id, duration (ms), value and whether it
     /// ends a still-running alert.
     #[serde(default)]
@@ -369,7 +368,6 @@ impl From<&Alert> for AlertRecord {
             dropped: a.dropped,
             fingerprint: a.fingerprint,
             sinks: a.sinks.clone(),
-            digest: a.digest.clone(),
             run: a.run.as_ref().map(|r| {
                 (
                     r.job.clone(),
@@ -431,7 +429,9 @@ impl AlertRecord {
             dropped: self.dropped,
             fingerprint: self.fingerprint,
             sinks: self.sinks,
-            digest: self.digest,
+            // Only single alerts are kept (a delivery is kept before any
+            // digest is made of it).
+            digest: Vec::new(),
             run: self.run.map(
                 |(job, run_id, duration_ms, value, ends_still_running)| RunInfo {
                     job,

@@ -107,7 +107,10 @@ pub trait Sink: Send + Sync + 'static {
     /// documents (a webhook, Alertmanager) wants.
     ///
     /// A sink that returns a room must render [`Alert::digest`]'s lines
-    /// whole, each on its own line, within that room.
+    /// whole, each on its own line, within that room. Its messages are sent
+    /// one at a time, in order, whatever its [`concurrency`](Sink::concurrency):
+    /// what waits meanwhile is the next digest. Asked once, when the
+    /// notifier is built.
     fn digest_room(&self) -> Option<usize> {
         None
     }
