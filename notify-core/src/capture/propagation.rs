@@ -339,9 +339,10 @@ pub(crate) fn repeated(fingerprint: u64) {
             let seq = r.reports.get() + 1;
             r.reports.set(seq);
             r.last_seq.set(seq);
-            // A repeat is as recent as a report: an event logged right
-            // after it is that same failure (see `just_reported`).
-            r.last_ms.set(crate::sys::monotonic_ms());
+            // Not its time: a clock read on every suppressed repeat costs
+            // more than the rare duplicate it would save (an event logged
+            // over a second after the failure's first report, see
+            // `just_reported`, is then an alert of its own).
         }
     });
 }
